@@ -1,0 +1,248 @@
+"""The PRNG key manager: named streams of fresh keys, with nothing mutated.
+
+jax random numbers come from explicit keys, and a key must be used once. Using
+one key twice gives the *same* numbers twice: a silent bug (two layers with
+equal weights, a dropout mask that never changes). minijax hands out keys in
+two ways:
+
+* :class:`KeyManager`, a pytree: ``key, rngs = rngs.next("dropout")`` returns a
+  fresh key for the stream and a *new* manager. It can be passed through
+  ``jax.jit`` and carried through ``lax.scan``.
+* :class:`PRNGSequence`, an iterator for eager scripts: ``next(seq)`` (haiku's
+  ``hk.PRNGSequence``).
+
+Draw ``n`` of stream ``s`` is ``fold_in(fold_in(root, stable_hash(s)), n)``. The
+hash is crc32, never Python's ``hash()`` (salted per process), so keys are the
+same in every run and adding a stream (or a layer, in :mod:`minijax.nn`, which
+derives keys from module paths with :func:`derive`) never changes the others.
+
+In flax this is ``LazyRng`` plus the per-scope ``rng_counters``; in flax's newer
+NNX API it is ``nnx.Rngs``.
+
+Debug mode (:func:`debug_key_reuse`) raises :class:`KeyReuseError` when a key is
+handed out twice, and turns on jax's own key-reuse checker for typed keys.
+"""
+
+import contextlib
+import zlib
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from minijax import struct
+from minijax.typing import Array, Int, PRNGKeyArray, typed
+
+__all__ = [
+    "KeyManager",
+    "KeyReuseError",
+    "PRNGSequence",
+    "debug_key_reuse",
+    "derive",
+    "key_reuse_checking",
+    "stable_hash",
+]
+
+
+class KeyReuseError(RuntimeError):
+    """A PRNG key was handed out twice (only raised in :func:`debug_key_reuse` mode)."""
+
+
+def stable_hash(name: str) -> int:
+    """A hash of ``name`` that is the same in every process: crc32, as a uint32 int."""
+    return zlib.crc32(name.encode("utf-8")) & 0xFFFFFFFF
+
+
+def as_key(key_or_seed: PRNGKeyArray | int) -> PRNGKeyArray:
+    """Accept an int seed, a raw ``PRNGKey`` (``uint32[2]``) or a typed ``jax.random.key``."""
+    if isinstance(key_or_seed, (int, np.integer)):
+        return jax.random.key(int(key_or_seed))
+    return key_or_seed
+
+
+def derive(key: PRNGKeyArray, *names: str) -> PRNGKeyArray:
+    """Fold the stable hashes of ``names`` into ``key``: one independent key per path.
+
+    ``derive(root, "params", "Dense_0")`` is the key of the ``params`` stream of
+    the layer ``Dense_0``; it does not depend on what other layers exist.
+    """
+    for name in names:
+        key = jax.random.fold_in(key, stable_hash(name))
+    return key
+
+
+# --- debug mode -------------------------------------------------------------------
+
+_DEBUG: list[bool] = [False]
+_ISSUED: set[tuple[bytes, str, int]] = set()
+
+
+def key_reuse_checking() -> bool:
+    """Whether :func:`debug_key_reuse` mode is on."""
+    return _DEBUG[0]
+
+
+@contextlib.contextmanager
+def debug_key_reuse(enabled: bool = True) -> Iterator[None]:
+    """Raise :class:`KeyReuseError` when a :class:`KeyManager` hands out a key twice.
+
+    Eagerly, minijax remembers every (root, stream, draw) it hands out. Under
+    ``jax.jit`` it cannot (the counter is traced), so jax's own checker
+    (``jax_debug_key_reuse``, for typed ``jax.random.key`` keys) is switched on too.
+    """
+    previous = _DEBUG[0], jax.config.jax_debug_key_reuse
+    _DEBUG[0] = enabled
+    jax.config.update("jax_debug_key_reuse", enabled)
+    try:
+        yield
+    finally:
+        _DEBUG[0] = previous[0]
+        jax.config.update("jax_debug_key_reuse", previous[1])
+        _ISSUED.clear()
+
+
+def _key_bytes(key: PRNGKeyArray) -> bytes | None:
+    if isinstance(key, jax.core.Tracer):
+        return None
+    data = jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key
+    if isinstance(data, jax.core.Tracer):
+        return None
+    return np.asarray(data).tobytes()
+
+
+def _record(root: PRNGKeyArray, stream: str, count: Array) -> None:
+    if isinstance(count, jax.core.Tracer):
+        return
+    root_bytes = _key_bytes(root)
+    if root_bytes is None:
+        return
+    entry = (root_bytes, stream, int(count))
+    if entry in _ISSUED:
+        raise KeyReuseError(
+            f"KeyManager handed out draw {int(count)} of stream {stream!r} twice. "
+            "An old manager was used again: `key, rngs = rngs.next(...)` returns a new "
+            "manager, and the next draw must come from that one, not from the manager "
+            "you called next() on."
+        )
+    _ISSUED.add(entry)
+
+
+# --- the key manager --------------------------------------------------------------
+
+
+@struct.dataclass
+class KeyManager:
+    """A pure pytree of named key streams. Nothing mutates: each draw returns a new manager.
+
+    ::
+
+        rngs = KeyManager.create(0, streams=("params", "dropout"))
+        key, rngs = rngs.next("dropout")        # a fresh key and a new manager
+        keys, rngs = rngs.split("dropout", 8)   # 8 fresh keys, e.g. one per example
+
+    The stream names are part of the tree structure (dict keys), the counters are
+    int32 leaves: declare every stream in :meth:`create` before carrying a manager
+    through ``lax.scan`` (a new stream would change the carry's structure).
+    """
+
+    root: PRNGKeyArray
+    counts: dict[str, Int[Array, ""]]
+
+    @classmethod
+    def create(
+        cls, key_or_seed: PRNGKeyArray | int, streams: tuple[str, ...] = ("params",)
+    ) -> "KeyManager":
+        """A manager with the given streams, each at draw 0."""
+        counts = {s: jnp.zeros((), jnp.int32) for s in streams}
+        return cls(root=as_key(key_or_seed), counts=counts)
+
+    @property
+    def streams(self) -> tuple[str, ...]:
+        """The names of the streams, sorted."""
+        return tuple(sorted(self.counts))
+
+    def _count(self, stream: str) -> Int[Array, ""]:
+        return self.counts.get(stream, jnp.zeros((), jnp.int32))
+
+    def peek(self, stream: str) -> PRNGKeyArray:
+        """The key :meth:`next` would return for ``stream``, without consuming it."""
+        return jax.random.fold_in(derive(self.root, stream), self._count(stream))
+
+    def next(self, stream: str = "params") -> tuple[PRNGKeyArray, "KeyManager"]:
+        """A fresh key for ``stream`` and the manager to use from now on."""
+        count = self._count(stream)
+        if _DEBUG[0]:
+            _record(self.root, stream, count)
+        key = jax.random.fold_in(derive(self.root, stream), count)
+        return key, self.replace(counts={**self.counts, stream: count + 1})
+
+    def split(self, stream: str, num: int) -> tuple[PRNGKeyArray, "KeyManager"]:
+        """``num`` fresh keys for ``stream`` (one draw, split ``num`` ways) and a new manager."""
+        key, manager = self.next(stream)
+        return jax.random.split(key, num), manager
+
+    def fold_in(self, data: int | Int[Array, ""]) -> "KeyManager":
+        """A manager whose root has ``data`` folded in: e.g. the step, for a per-step manager."""
+        return self.replace(root=jax.random.fold_in(self.root, data))
+
+    def as_rngs(self, *streams: str) -> tuple[dict[str, PRNGKeyArray], "KeyManager"]:
+        """One fresh key per stream, as the ``rngs=`` dict that ``Module.apply`` takes."""
+        out: dict[str, PRNGKeyArray] = {}
+        manager = self
+        for s in streams or self.streams:
+            out[s], manager = manager.next(s)
+        return out, manager
+
+
+class PRNGSequence(Iterator[PRNGKeyArray]):
+    """An endless iterator of fresh keys, for eager scripts (haiku: ``hk.PRNGSequence``).
+
+    ::
+
+        seq = PRNGSequence(0)
+        w = jax.random.normal(next(seq), (3, 3))
+        b = jax.random.normal(next(seq), (3,))
+
+    It mutates itself, so it is not a pytree and must not be used inside ``jax.jit``:
+    use :class:`KeyManager` there.
+    """
+
+    def __init__(self, key_or_seed: PRNGKeyArray | int) -> None:
+        self._key = as_key(key_or_seed)
+
+    def __next__(self) -> PRNGKeyArray:
+        if isinstance(self._key, jax.core.Tracer):
+            raise TypeError(
+                "PRNGSequence was used inside a jax transformation (jit, scan, grad). It "
+                "mutates itself, which tracing cannot see; use minijax.random.KeyManager."
+            )
+        self._key, out = jax.random.split(self._key)
+        return out
+
+    def take(self, num: int) -> PRNGKeyArray:
+        """``num`` fresh keys at once."""
+        self._key, sub = jax.random.split(self._key)
+        return jax.random.split(sub, num)
+
+    def reserve(self, num: int) -> None:  # pragma: no cover - haiku compatibility
+        """Accepted for haiku compatibility; keys are made on demand."""
+        del num
+
+
+@typed
+def bernoulli_mask(key: PRNGKeyArray, keep: float, shape: tuple[int, ...]) -> Array:
+    """A boolean mask, True with probability ``keep`` (used by Dropout)."""
+    return jax.random.bernoulli(key, keep, shape)
+
+
+def keys_like(key: PRNGKeyArray, tree: Any) -> Any:
+    """One independent key per leaf of ``tree``, in the same structure."""
+    leaves, treedef = jax.tree_util.tree_flatten(tree)
+    return jax.tree_util.tree_unflatten(treedef, list(jax.random.split(key, len(leaves))))
+
+
+def stream_counts(manager: KeyManager) -> Mapping[str, int]:
+    """The number of draws taken from each stream so far (eager only)."""
+    return {k: int(v) for k, v in manager.counts.items()}

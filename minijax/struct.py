@@ -1,0 +1,162 @@
+"""Frozen dataclasses that are pytrees (``flax.struct``, written by hand).
+
+A pytree is anything jax can take apart into a list of leaves (arrays) and a
+"tree definition" (everything else), and put back together. ``jax.jit``,
+``jax.grad`` and ``jax.tree.map`` only ever see the leaves. This module teaches
+jax to take apart a dataclass:
+
+* each field is a *child* (a pytree node, traced by jit, differentiated by grad),
+* unless declared ``field(pytree_node=False)``: then it is *static* metadata,
+  stored in the tree definition, hashed and compared by ``jax.jit`` (a function
+  such as ``apply_fn``, an optimizer, a layer config).
+
+Example (the same as ``flax.struct.dataclass``)::
+
+    @struct.dataclass
+    class State:
+        params: Any
+        step: int
+        apply_fn: Callable = struct.field(pytree_node=False)
+
+    state = state.replace(step=state.step + 1)   # a new object; nothing mutates
+
+Unflattening builds the object with ``object.__new__`` and sets the fields
+directly, *without* calling ``__init__``. jax unflattens with leaves that are
+not arrays at all (``None`` in ``tree.map``, axis numbers in ``vmap``'s
+``in_axes``, tracers in ``grad``), and an ``__init__`` or ``__post_init__`` that
+validated them would break those transformations.
+"""
+
+import dataclasses
+import warnings
+from collections.abc import Callable
+from typing import Any, TypeVar, dataclass_transform, overload
+
+import jax
+import numpy as np
+
+__all__ = ["PyTreeNode", "dataclass", "field", "static_fields"]
+
+_T = TypeVar("_T")
+
+_PYTREE_NODE = "pytree_node"
+
+
+def field(*, pytree_node: bool = True, **kwargs: Any) -> Any:
+    """A dataclass field; ``pytree_node=False`` makes it static (flax: ``struct.field``).
+
+    Other keyword arguments (``default``, ``default_factory``, ...) go to
+    :func:`dataclasses.field`.
+    """
+    metadata = dict(kwargs.pop("metadata", None) or {})
+    metadata[_PYTREE_NODE] = pytree_node
+    result: Any = dataclasses.field(metadata=metadata, **kwargs)
+    return result
+
+
+def static_fields(cls: type) -> tuple[str, ...]:
+    """Names of the fields of a minijax dataclass that are static metadata."""
+    return tuple(
+        f.name for f in dataclasses.fields(cls) if not f.metadata.get(_PYTREE_NODE, True)
+    )
+
+
+def _warn_if_array(cls: type, name: str, value: object) -> None:
+    if isinstance(value, (jax.Array, np.ndarray)):
+        warnings.warn(
+            f"{cls.__name__}.{name} is a static field (pytree_node=False) but holds an "
+            f"array of shape {value.shape}. Static fields are part of the tree structure: "
+            "jax.jit hashes and compares them instead of tracing them, so every new value "
+            "recompiles (or fails to hash), and jax.grad never sees them. Declare the "
+            f"field as a normal field (drop pytree_node=False) to make {name} a leaf.",
+            stacklevel=3,
+        )
+
+
+def _register(cls: type[_T]) -> type[_T]:
+    """Register the dataclass ``cls`` as a pytree with named (keyed) children."""
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    data_names = tuple(f.name for f in fields if f.metadata.get(_PYTREE_NODE, True))
+    meta_names = tuple(f.name for f in fields if not f.metadata.get(_PYTREE_NODE, True))
+    keys = tuple(jax.tree_util.GetAttrKey(name) for name in data_names)
+
+    def flatten_with_keys(obj: Any) -> tuple[list[tuple[Any, Any]], tuple[Any, ...]]:
+        children = [(k, getattr(obj, n)) for k, n in zip(keys, data_names, strict=True)]
+        meta = tuple(getattr(obj, n) for n in meta_names)
+        for n, v in zip(meta_names, meta, strict=True):
+            _warn_if_array(cls, n, v)
+        return children, meta
+
+    def flatten(obj: Any) -> tuple[list[Any], tuple[Any, ...]]:
+        children = [getattr(obj, n) for n in data_names]
+        meta = tuple(getattr(obj, n) for n in meta_names)
+        for n, v in zip(meta_names, meta, strict=True):
+            _warn_if_array(cls, n, v)
+        return children, meta
+
+    def unflatten(meta: tuple[Any, ...], children: Any) -> Any:
+        obj = object.__new__(cls)  # no __init__: see the module docstring
+        for n, v in zip(meta_names, meta, strict=True):
+            object.__setattr__(obj, n, v)
+        for n, v in zip(data_names, children, strict=True):
+            object.__setattr__(obj, n, v)
+        return obj
+
+    jax.tree_util.register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten)
+    return cls
+
+
+def _replace(self: _T, **changes: Any) -> _T:
+    """Return a copy with the given fields changed (``dataclasses.replace``)."""
+    return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+
+@overload
+def dataclass(cls: type[_T], /, **kwargs: Any) -> type[_T]: ...
+@overload
+def dataclass(cls: None = None, /, **kwargs: Any) -> Callable[[type[_T]], type[_T]]: ...
+
+
+@dataclass_transform(frozen_default=True, field_specifiers=(field, dataclasses.field))
+def dataclass(cls: type[_T] | None = None, /, **kwargs: Any) -> Any:
+    """Make ``cls`` a frozen dataclass registered as a pytree (flax: ``struct.dataclass``).
+
+    Use as ``@dataclass`` or ``@dataclass(kw_only=True)``; keyword arguments go to
+    :func:`dataclasses.dataclass`. ``frozen=True`` is forced: pytrees must not mutate,
+    change them with ``obj.replace(field=new_value)``.
+    """
+
+    def wrap(c: type[_T]) -> type[_T]:
+        if "_minijax_dataclass" in c.__dict__:  # already done (e.g. PyTreeNode subclass)
+            return c
+        kwargs.pop("frozen", None)
+        dc = dataclasses.dataclass(frozen=True, **kwargs)(c)
+        if "replace" not in dc.__dict__:
+            dc.replace = _replace  # type: ignore[attr-defined]
+        dc._minijax_dataclass = True  # type: ignore[attr-defined]
+        return _register(dc)
+
+    return wrap if cls is None else wrap(cls)
+
+
+@dataclass_transform(frozen_default=True, field_specifiers=(field, dataclasses.field))
+class PyTreeNode:
+    """Base class: every subclass is a :func:`dataclass` (flax: ``struct.PyTreeNode``).
+
+    ::
+
+        class TrainState(PyTreeNode):
+            step: jax.Array
+            params: Any
+
+        class BNState(TrainState):     # subclasses are dataclasses too
+            batch_stats: Any
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        dataclass(cls)
+
+    def replace(self: _T, **changes: Any) -> _T:
+        """Return a copy with the given fields changed."""
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
