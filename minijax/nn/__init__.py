@@ -1,0 +1,89 @@
+"""minijax.nn: flax.linen rebuilt from scratch. Use it as ``import minijax.nn as nn``.
+
+* :class:`Module`, :func:`compact`, :func:`nowrap`, :func:`merge_param`: the module
+  system (``module.py``), on the variable store of ``scope.py``.
+* ``initializers``, activations (``relu``, ``gelu``, ``softmax``, ...).
+* Layers: :class:`Dense`, :class:`Embed`, :class:`Dropout`, :class:`BatchNorm`,
+  :class:`Sequential`, :class:`MLP`; and :func:`tabulate` / :func:`summary`.
+"""
+
+from minijax.nn import initializers
+from minijax.nn.activation import (
+    elu,
+    gelu,
+    leaky_relu,
+    log_softmax,
+    relu,
+    sigmoid,
+    silu,
+    softmax,
+    softplus,
+    swish,
+    tanh,
+)
+from minijax.nn.batch_norm import BatchNorm
+from minijax.nn.combinators import MLP, Sequential
+from minijax.nn.linear import Dense, Embed
+from minijax.nn.module import (
+    AssignSubModuleError,
+    Module,
+    SetAttributeError,
+    UnboundModuleError,
+    compact,
+    merge_param,
+    nowrap,
+)
+from minijax.nn.scope import (
+    CollectionNotFoundError,
+    DuplicateNameError,
+    ImmutableCollectionError,
+    MinijaxNNError,
+    MissingParamError,
+    MissingRngError,
+    ParamShapeError,
+    Variable,
+    VariableNestingError,
+)
+from minijax.nn.stochastic import Dropout
+from minijax.nn.summary import summary, tabulate
+
+__all__ = [
+    "MLP",
+    "AssignSubModuleError",
+    "BatchNorm",
+    "CollectionNotFoundError",
+    "Dense",
+    "Dropout",
+    "DuplicateNameError",
+    "Embed",
+    "ImmutableCollectionError",
+    "MinijaxNNError",
+    "MissingParamError",
+    "MissingRngError",
+    "Module",
+    "ParamShapeError",
+    "Sequential",
+    "SetAttributeError",
+    "UnboundModuleError",
+    "Variable",
+    "VariableNestingError",
+    "compact",
+    "elu",
+    "gelu",
+    "initializers",
+    "leaky_relu",
+    "log_softmax",
+    "merge_param",
+    "nowrap",
+    "relu",
+    "sigmoid",
+    "silu",
+    "softmax",
+    "softplus",
+    "summary",
+    "swish",
+    "tabulate",
+    "tanh",
+]
+
+# --- layers from conv.py, pooling.py, normalization.py, attention.py, recurrent.py ---

@@ -1,0 +1,71 @@
+"""``Sequential`` (flax: ``flax/linen/combinators.py``) and ``MLP`` (minijax's own)."""
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from minijax.nn import initializers
+from minijax.nn.activation import relu
+from minijax.nn.linear import Dense, default_kernel_init
+from minijax.nn.module import Module, compact
+
+__all__ = ["MLP", "Sequential"]
+
+
+class Sequential(Module):
+    """Apply ``layers`` in order; a tuple output is splatted into the next layer's
+    positional arguments, a dict into its keyword arguments (as flax).
+
+    Layers may be modules or plain functions: ``Sequential([Dense(8), relu, Dense(1)])``.
+    Modules passed this way are named after the field, ``layers_0``, ``layers_2``
+    (the index in the list), as in flax.
+    """
+
+    layers: Sequence[Callable[..., Any]]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.layers, Sequence):
+            raise ValueError(f"'layers' must be a sequence, got {type(self.layers).__name__!r}.")
+        super().__post_init__()
+
+    @compact
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not self.layers:
+            raise ValueError(f"Sequential {self.name or ''} has no layers.")
+        outputs = self.layers[0](*args, **kwargs)
+        for layer in self.layers[1:]:
+            if isinstance(outputs, tuple):
+                outputs = layer(*outputs)
+            elif isinstance(outputs, dict):
+                outputs = layer(**outputs)
+            else:
+                outputs = layer(outputs)
+        return outputs
+
+
+class MLP(Module):
+    """A stack of :class:`Dense` layers with ``activation`` between them (not in flax).
+
+    ``MLP((12, 8, 4))`` is exactly the ``MLP`` of flax's tutorial: params
+    ``Dense_0`` (in->12), ``Dense_1`` (12->8), ``Dense_2`` (8->4), ``relu`` after
+    every layer but the last (``activate_final=True`` adds it there too).
+    """
+
+    features: Sequence[int]
+    activation: Callable[..., Any] = relu
+    activate_final: bool = False
+    use_bias: bool = True
+    kernel_init: Any = default_kernel_init
+    bias_init: Any = initializers.zeros
+
+    @compact
+    def __call__(self, x: Any) -> Any:
+        for i, features in enumerate(self.features):
+            x = Dense(
+                features,
+                use_bias=self.use_bias,
+                kernel_init=self.kernel_init,
+                bias_init=self.bias_init,
+            )(x)
+            if i < len(self.features) - 1 or self.activate_final:
+                x = self.activation(x)
+        return x
