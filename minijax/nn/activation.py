@@ -88,7 +88,9 @@ def softplus(x: Num[ArrayIn, "*shape"]) -> Inexact[Array, "*shape"]:
 def gelu(x: Num[ArrayIn, "*shape"], approximate: bool = True) -> Inexact[Array, "*shape"]:
     r"""Gaussian error linear unit :math:`x \, \Phi(x)`.
 
-    * exact (``approximate=False``): :math:`\tfrac{x}{2} (1 + \mathrm{erf}(x / \sqrt{2}))`
+    * exact (``approximate=False``): :math:`\tfrac{x}{2} (1 + \mathrm{erf}(x / \sqrt{2}))
+      = \tfrac{x}{2} \mathrm{erfc}(-x / \sqrt{2})`; the erfc form keeps its accuracy for
+      very negative :math:`x`, where :math:`1 + \mathrm{erf}` cancels to 0
     * approximate (the default, as flax and jax):
       :math:`\tfrac{x}{2} (1 + \tanh(\sqrt{2/\pi}\,(x + 0.044715 x^3)))`
     """
@@ -96,7 +98,7 @@ def gelu(x: Num[ArrayIn, "*shape"], approximate: bool = True) -> Inexact[Array, 
     if approximate:
         c = math.sqrt(2 / math.pi)
         return 0.5 * x * (1 + jnp.tanh(c * (x + 0.044715 * x**3)))
-    return 0.5 * x * (1 + lax.erf(x / math.sqrt(2)))
+    return 0.5 * x * lax.erfc(-x / math.sqrt(2))
 
 
 @typed

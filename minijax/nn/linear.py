@@ -86,8 +86,9 @@ class Embed(Module):
     Attributes:
         num_embeddings: the number of ids (rows).
         features: the vector size (columns).
-        embedding_init: default ``variance_scaling(1, "fan_in", "normal", out_axis=0)``,
-            i.e. unit-variance rows, as flax.
+        embedding_init: default ``variance_scaling(1, "fan_in", "normal", out_axis=0)``
+            as flax: with in and out both on axis 0, fan_in = ``features``, so entries
+            have variance ``1 / features`` and each row has unit expected squared norm.
     """
 
     num_embeddings: int

@@ -211,7 +211,7 @@ class Module:
                 if id(value) not in adopted:
                     adopted[id(value)] = value.clone(parent=None, name=None)
                 value = adopted[id(value)]
-            if value.scope is None and value.parent in (None, self):
+            if value.scope is None and value.name is None:  # not attached anywhere yet
                 self._attach(value, f"{attr}{suffix}")
             return value
         if isinstance(value, list | tuple) and not hasattr(value, "_fields"):

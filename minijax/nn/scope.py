@@ -239,8 +239,8 @@ class Scope:
         if not self.store.is_mutable(collection):
             raise ImmutableCollectionError(
                 f"{path_text(self.path)}: cannot write {collection}/{name}: the collection "
-                f"{collection!r} is immutable in this call. Pass mutable=[{collection!r}] to "
-                f"apply (and take (y, updates) = model.apply(..., mutable=[{collection!r}]))."
+                f"{collection!r} is immutable in this call: pass mutable=[{collection!r}] to "
+                "apply, which then returns (output, updated_collections)."
             )
         node = self._subtree(collection, create=True)
         assert node is not None

@@ -59,11 +59,21 @@ def summary(module: Any, rngs: Any, *args: Any, method: Any = None, **kwargs: An
 
         return done
 
+    # Array leaves of the inputs (or jax.ShapeDtypeStruct stand-ins) are traced; the
+    # rest (flags such as train=True) stay Python values.
+    leaves, treedef = jax.tree.flatten((args, kwargs))
+    traced = [i for i, x in enumerate(leaves) if hasattr(x, "shape") and hasattr(x, "dtype")]
+
+    def init(rngs: Any, traced_leaves: list[Any]) -> Any:
+        full = list(leaves)
+        for i, x in zip(traced, traced_leaves, strict=True):
+            full[i] = x
+        a, kw = jax.tree.unflatten(treedef, full)
+        return module.init(rngs, *a, method=method, **kw)
+
     module_lib._call_hooks.append(hook)
     try:
-        variables = jax.eval_shape(
-            lambda r: module.init(r, *args, method=method, **kwargs), rngs
-        )
+        variables = jax.eval_shape(init, rngs, [leaves[i] for i in traced])
     finally:
         module_lib._call_hooks.remove(hook)
 
