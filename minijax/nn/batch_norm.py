@@ -69,7 +69,7 @@ class BatchNorm(Module):
             mean = xs.mean(reduction_axes)
             mean2 = (xs * xs).mean(reduction_axes)
             if self.axis_name is not None and not self.is_initializing():
-                mean, mean2 = lax.pmean((mean, mean2), self.axis_name)
+                mean, mean2 = lax.pmean((mean, mean2), self.axis_name)  # type: ignore[no-untyped-call]
             var = jnp.maximum(0.0, mean2 - mean * mean)
             if not self.is_initializing():
                 ra_mean.value = self.momentum * ra_mean.value + (1 - self.momentum) * mean

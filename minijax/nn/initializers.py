@@ -221,7 +221,9 @@ he_normal = kaiming_normal = _named(2.0, "fan_in", "truncated_normal")
 he_uniform = kaiming_uniform = _named(2.0, "fan_in", "uniform")
 
 
-def orthogonal(scale: float = 1.0, column_axis: int = -1, dtype: DType | None = None) -> Initializer:
+def orthogonal(
+    scale: float = 1.0, column_axis: int = -1, dtype: DType | None = None
+) -> Initializer:
     """A (scaled) matrix with orthonormal columns, or rows if there are more columns.
 
     The weight is viewed as an ``(n_rows, n_cols)`` matrix, ``n_cols =

@@ -299,9 +299,9 @@ class Module:
         self._try_setup()
         if attr in self.__dict__:
             return self.__dict__[attr]
-        hint = (
-            " Attributes made in setup() exist only inside init/apply." if self.scope is None else ""
-        )
+        hint = ""
+        if self.scope is None:
+            hint = " Attributes made in setup() exist only inside init/apply."
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {attr!r}.{hint}")
 
     # -- variables, rngs --------------------------------------------------------------

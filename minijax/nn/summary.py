@@ -90,14 +90,17 @@ def summary(module: Any, rngs: Any, *args: Any, method: Any = None, **kwargs: An
         count = _count(own)
         lines.append((name, row["module"], row.get("outputs", ""), "; ".join(names),
                       f"{count:,}" if count else ""))
-    totals = [
-        f"{col}: {_count(tree):,} ({sum(x.size * x.dtype.itemsize for x in jax.tree.leaves(tree)):,} bytes)"
-        for col, tree in variables.items()
-    ]
+    def nbytes(tree: Any) -> int:
+        return sum(int(x.size) * x.dtype.itemsize for x in jax.tree.leaves(tree))
+
+    totals = [f"{c}: {_count(t):,} ({nbytes(t):,} bytes)" for c, t in variables.items()]
     lines.append(("Total", "", "", "; ".join(totals), f"{_count(variables):,}"))
 
     widths = [max(len(r[i]) for r in [header, *lines]) for i in range(len(header))]
-    fmt = lambda r: " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+
+    def fmt(row: tuple[str, ...]) -> str:
+        return " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+
     rule = "-+-".join("-" * w for w in widths)
     title = f"{type(module).__name__} summary"
     return "\n".join([title, fmt(header), rule, *map(fmt, lines[:-1]), rule, fmt(lines[-1])])

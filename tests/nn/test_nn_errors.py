@@ -116,7 +116,7 @@ def test_wrong_variable_nesting_is_explained() -> None:
 
 
 def test_calling_a_module_outside_init_apply() -> None:
-    with pytest.raises(nn.UnboundModuleError, match="outside init/apply.*model.init"):
+    with pytest.raises(nn.UnboundModuleError, match=r"outside init/apply.*model.init"):
         nn.Dense(2)(X)
 
     class Setup(nn.Module):
@@ -139,14 +139,14 @@ def test_submodule_or_param_outside_setup_and_compact() -> None:
         def __call__(self, x):  # type: ignore[no-untyped-def]
             return nn.Dense(2)(x)
 
-    with pytest.raises(nn.AssignSubModuleError, match="neither setup\\(\\) nor .*@nn.compact"):
+    with pytest.raises(nn.AssignSubModuleError, match=r"neither setup\(\) nor .*@nn.compact"):
         NotCompact().init(KEY, X)
 
     class ParamNotCompact(nn.Module):
         def __call__(self, x):  # type: ignore[no-untyped-def]
             return self.param("w", nn.initializers.zeros, (1,))
 
-    with pytest.raises(nn.AssignSubModuleError, match="self.param\\('w', ...\\)"):
+    with pytest.raises(nn.AssignSubModuleError, match=r"self\.param\('w', \.\.\.\)"):
         ParamNotCompact().init(KEY, X)
 
 
@@ -165,7 +165,7 @@ def test_setting_a_field_in_setup_and_two_compact_methods() -> None:
 
     with pytest.raises(TypeError, match="several @compact methods"):
 
-        class TwoCompact(nn.Module):  # noqa: F841
+        class TwoCompact(nn.Module):
             @nn.compact
             def a(self):  # type: ignore[no-untyped-def]
                 pass

@@ -223,7 +223,7 @@ def test_init_with_output_and_mutable_forms() -> None:
     y, v = model.init_with_output(KEY, X)
     assert y.shape == X.shape and set(v) == {"params", "batch_stats"}
     for mutable in (True, "batch_stats", ["batch_stats"]):
-        out, upd = model.apply(v, X, mutable=mutable)
+        _, upd = model.apply(v, X, mutable=mutable)
         assert "batch_stats" in upd
     assert set(model.apply(v, X, mutable=True)[1]) == {"params", "batch_stats"}
     assert set(model.apply(v, X, mutable=["batch_stats"])[1]) == {"batch_stats"}
@@ -309,8 +309,8 @@ def test_grad_vmap_scan_of_apply() -> None:
     assert stacked["params"]["Dense_0"]["kernel"].shape == (3, 3, 4)
 
     def step(p, x):  # type: ignore[no-untyped-def]
-        l, grads = jax.value_and_grad(loss)(p, x[None])
-        return jax.tree.map(lambda a, b: a - 0.1 * b, p, grads), l
+        value, grads = jax.value_and_grad(loss)(p, x[None])
+        return jax.tree.map(lambda a, b: a - 0.1 * b, p, grads), value
 
     _, losses = jax.lax.scan(step, v["params"], X)
     assert losses.shape == (4,)

@@ -102,7 +102,9 @@ def test_dropout_statistics_and_deterministic() -> None:
         assert_close(mnn.Dropout(rate).apply({}, x, deterministic=False, rngs=rngs),
                      fnn.Dropout(rate).apply({}, x, deterministic=False, rngs=rngs))
     # an explicit rng is used as is: then the masks agree
-    assert_close(mnn.Dropout(0.3).apply({}, x, False, KEY), fnn.Dropout(0.3).apply({}, x, False, KEY))
+    assert_close(
+        mnn.Dropout(0.3).apply({}, x, False, KEY), fnn.Dropout(0.3).apply({}, x, False, KEY)
+    )
 
 
 def test_sequential() -> None:
@@ -149,7 +151,7 @@ def seed_models(nn: Any) -> tuple[Any, Any, Any]:
         def setup(self) -> None:
             input_dim = jnp.prod(jnp.asarray(self.input_shape))
             self.encoder = MLP(self.encoder_widths)
-            self.decoder = MLP(self.decoder_widths + (input_dim,))
+            self.decoder = MLP(self.decoder_widths + (input_dim,))  # noqa: RUF005 (as the seed)
 
         def __call__(self, x):  # type: ignore[no-untyped-def]
             return self.decode(self.encode(x))
@@ -173,7 +175,7 @@ def test_seed_simple_setup_module() -> None:
 
 def test_seed_mlp_12_8_4() -> None:
     batch = jnp.ones((32, 10))
-    f, m = check(lambda nn: seed_models(nn)[1]([12, 8, 4]), batch, rngs=jax.random.PRNGKey(0))
+    f, _ = check(lambda nn: seed_models(nn)[1]([12, 8, 4]), batch, rngs=jax.random.PRNGKey(0))
     variables = f.init(jax.random.PRNGKey(0), batch)
     assert set(variables["params"]) == {"Dense_0", "Dense_1", "Dense_2"}
     # minijax's own MLP has the same layout
@@ -210,6 +212,6 @@ def test_setup_and_compact_with_batchnorm_and_dropout() -> None:
 
     f, m = check(build, X, train=False)
     fv = f.init(KEY, X, train=False)
-    fy, fupd = f.apply(fv, X, train=True, rngs={"dropout": KEY}, mutable=["batch_stats"])
+    _, fupd = f.apply(fv, X, train=True, rngs={"dropout": KEY}, mutable=["batch_stats"])
     _, mupd = m.apply(fv, X, train=True, rngs={"dropout": KEY}, mutable=["batch_stats"])
     assert_close(mupd, fupd)  # the statistics do not depend on the dropout mask
