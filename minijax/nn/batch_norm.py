@@ -35,7 +35,7 @@ class BatchNorm(Module):
     """
 
     use_running_average: bool | None = None
-    axis: int = -1
+    axis: int | tuple[int, ...] = -1
     momentum: float = 0.99
     epsilon: float = 1e-5
     dtype: Any = None
@@ -55,9 +55,10 @@ class BatchNorm(Module):
             "use_running_average", self.use_running_average, use_running_average
         )
         x = jnp.asarray(x)
-        feature_axis = self.axis % x.ndim
-        reduction_axes = tuple(i for i in range(x.ndim) if i != feature_axis)
-        feature_shape = (x.shape[feature_axis],)
+        axes = self.axis if isinstance(self.axis, tuple) else (self.axis,)
+        feature_axes = tuple(a % x.ndim for a in axes)
+        reduction_axes = tuple(i for i in range(x.ndim) if i not in feature_axes)
+        feature_shape = tuple(x.shape[a] for a in feature_axes)
         ra_mean = self.variable("batch_stats", "mean", jnp.zeros, feature_shape, jnp.float32)
         ra_var = self.variable("batch_stats", "var", jnp.ones, feature_shape, jnp.float32)
 
@@ -75,9 +76,8 @@ class BatchNorm(Module):
                 ra_mean.value = self.momentum * ra_mean.value + (1 - self.momentum) * mean
                 ra_var.value = self.momentum * ra_var.value + (1 - self.momentum) * var
 
-        # Broadcast the per-feature vectors against x.
-        shape = [1] * x.ndim
-        shape[feature_axis] = feature_shape[0]
+        # Broadcast the per-feature arrays against x.
+        shape = [x.shape[i] if i in feature_axes else 1 for i in range(x.ndim)]
         y = x - mean.reshape(shape)
         mul = lax.rsqrt(var + self.epsilon).reshape(shape)
         args = [x]

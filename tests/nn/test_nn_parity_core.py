@@ -67,8 +67,8 @@ def test_embed_and_attend() -> None:
     assert_close(m.apply(fv, q, method=m.attend), f.apply(fv, q, method=f.attend))
 
 
-@pytest.mark.parametrize("axis,momentum", [(-1, 0.99), (1, 0.9)])
-def test_batchnorm_train_eval_and_stats(axis: int, momentum: float) -> None:
+@pytest.mark.parametrize("axis,momentum", [(-1, 0.99), (1, 0.9), ((1, 2), 0.99)])
+def test_batchnorm_train_eval_and_stats(axis: Any, momentum: float) -> None:
     x = jax.random.normal(KEY, (8, 3, 4)) * 3 + 2
 
     def build(nn: Any) -> Any:
