@@ -1,0 +1,52 @@
+"""Training: ``TrainState``, step builders, the fused ``lax.scan`` loop, ``fit``,
+metrics, checkpoints and data parallelism.
+
+::
+
+    from minijax.train import TrainState, make_train_step, fit, checkpoint
+
+* :class:`TrainState`: flax's ``TrainState`` (``create``, ``apply_gradients``, ``replace``).
+* :func:`make_train_step` / :func:`make_eval_step`: the jitted ``train_step`` pattern
+  from a ``loss_fn(params, state, batch)``.
+* :func:`scan_steps`, :func:`scan_repeat`, :func:`scan_epoch`: many steps in one
+  compiled call.
+* :func:`fit`: epochs, shuffling, evaluation, progress bar, Ctrl-C safe.
+* :mod:`~minijax.train.metrics`: ``Mean``, ``Accuracy``, ``RunningAverage`` pytrees.
+* :mod:`~minijax.train.checkpoint`: atomic, checksummed save/restore of any pytree.
+* :mod:`~minijax.train.parallel`: data parallelism over a device mesh.
+"""
+
+from minijax.train import checkpoint, metrics, parallel
+from minijax.train.fit import History, fit
+from minijax.train.loop import scan_epoch, scan_repeat, scan_steps
+from minijax.train.parallel import (
+    data_sharding,
+    make_data_mesh,
+    replicate,
+    replicated_sharding,
+    shard_batch,
+)
+from minijax.train.state import TrainState, apply_updates
+from minijax.train.step import eval_step_fn, make_eval_step, make_train_step, train_step_fn
+
+__all__ = [
+    "History",
+    "TrainState",
+    "apply_updates",
+    "checkpoint",
+    "data_sharding",
+    "eval_step_fn",
+    "fit",
+    "make_data_mesh",
+    "make_eval_step",
+    "make_train_step",
+    "metrics",
+    "parallel",
+    "replicate",
+    "replicated_sharding",
+    "scan_epoch",
+    "scan_repeat",
+    "scan_steps",
+    "shard_batch",
+    "train_step_fn",
+]

@@ -1,0 +1,86 @@
+"""The fused loop: many training steps in ONE compiled call, with ``lax.scan``.
+
+A Python loop around a jitted step pays a dispatch (and a host round trip if
+you read the loss) per step. For small models that overhead is most of the
+time. ``lax.scan`` runs the step in a loop *inside* XLA::
+
+    def run(state, batches):                   # batches: (num_steps, batch_size, ...)
+        return jax.lax.scan(step, state, batches)   # step(state, batch) -> (state, metrics)
+
+    state, metrics = jax.jit(run, donate_argnums=0)(state, batches)
+    metrics["loss"]                            # shape (num_steps,): one per step
+
+The result is the same as the Python loop ``for b in batches: state, m = step(state, b)``
+(to float rounding: XLA may fuse the scanned step differently).
+
+* :func:`scan_steps`: over stacked batches (an epoch from
+  :func:`minijax.data.epoch_batches`, or any ``(num_steps, ...)`` arrays).
+* :func:`scan_repeat`: ``num_steps`` steps on the same (full) batch.
+* :func:`scan_epoch`: shuffles and stacks inside the compiled call from a key.
+"""
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import jax
+
+from minijax.data.loader import epoch_batches, num_examples
+
+__all__ = ["scan_epoch", "scan_repeat", "scan_steps"]
+
+Step = Callable[[Any, Any], tuple[Any, dict[str, Any]]]
+
+
+def _run_steps(step: Step, state: Any, batches: Any, unroll: int) -> tuple[Any, Any]:
+    return jax.lax.scan(step, state, batches, unroll=unroll)
+
+
+def scan_steps(
+    step: Step, *, donate: bool = True, unroll: int = 1
+) -> Callable[[Any, Any], tuple[Any, Any]]:
+    """A jitted ``run(state, batches) -> (state, metrics)`` scanning ``step`` over ``batches``.
+
+    Args:
+        step: ``step(state, batch) -> (state, metrics)``, e.g. from
+            :func:`minijax.train.train_step_fn` (a jitted step works too: it is inlined).
+        donate: donate the input state's buffers.
+        unroll: ``lax.scan``'s unroll factor.
+
+    ``batches`` is any pytree whose leaves have a leading ``num_steps`` axis;
+    ``metrics`` comes back with the same leading axis (one entry per step).
+    """
+    return jax.jit(partial(_run_steps, step, unroll=unroll), donate_argnums=(0,) if donate else ())
+
+
+def scan_repeat(
+    step: Step, num_steps: int, *, donate: bool = True, unroll: int = 1
+) -> Callable[[Any, Any], tuple[Any, Any]]:
+    """A jitted ``run(state, batch)``: ``num_steps`` steps on the same batch (full-batch GD)."""
+    if num_steps < 1:
+        raise ValueError(f"num_steps must be at least 1, got {num_steps}.")
+
+    def run(state: Any, batch: Any) -> tuple[Any, Any]:
+        return jax.lax.scan(
+            lambda s, _: step(s, batch), state, None, length=num_steps, unroll=unroll
+        )
+
+    return jax.jit(run, donate_argnums=(0,) if donate else ())
+
+
+def scan_epoch(
+    step: Step, batch_size: int, *, donate: bool = True, unroll: int = 1
+) -> Callable[[Any, Any, Any], tuple[Any, Any]]:
+    """A jitted ``run(state, data, key)``: one shuffled epoch of ``data`` in one call.
+
+    The batches are :func:`minijax.data.epoch_batches` ``(data, batch_size, key)``
+    (``key=None`` keeps the order), made inside the compiled function; the last
+    ``n % batch_size`` examples of the shuffled order are dropped.
+    """
+
+    def run(state: Any, data: Any, key: Any) -> tuple[Any, Any]:
+        num_examples(data)  # a clear error for ragged data, at trace time
+        batches = epoch_batches(data, batch_size, key)
+        return jax.lax.scan(step, state, batches, unroll=unroll)
+
+    return jax.jit(run, donate_argnums=(0,) if donate else ())
