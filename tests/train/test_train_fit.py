@@ -227,3 +227,23 @@ def test_fit_argument_errors():
         fit(make_state(), [TRAIN], train_step=STEP, fused=True)
     with pytest.raises(ValueError, match="needs a key"):
         fit(make_state(), TRAIN, train_step=STEP, batch_size=32, key=None)
+
+
+def test_ctrl_c_is_deferred_until_the_running_step_ends():
+    import os
+    import signal
+
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        pytest.skip("SIGINT has a custom handler here")
+    batches = list(data.iterate_batches(TRAIN, 16))
+
+    def epoch_data(epoch):
+        for i, b in enumerate(batches):
+            if i == 3:
+                os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while fetching batch 3
+            yield b
+
+    state, history = fit(make_state(), epoch_data, train_step=STEP, epochs=2, progress=False)
+    # the batch being fetched still gets its step; training stops right after it
+    assert history.interrupted and int(state.step) == 4
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
