@@ -92,15 +92,15 @@ def debug_key_reuse(enabled: bool = True) -> Iterator[None]:
     ``jax.jit`` it cannot (the counter is traced), so jax's own checker
     (``jax_debug_key_reuse``, for typed ``jax.random.key`` keys) is switched on too.
     """
-    previous = _DEBUG[0], jax.config.jax_debug_key_reuse
+    outer = _DEBUG[0]
     _DEBUG[0] = enabled
-    jax.config.update("jax_debug_key_reuse", enabled)
     try:
-        yield
+        with jax.debug_key_reuse(enabled):
+            yield
     finally:
-        _DEBUG[0] = previous[0]
-        jax.config.update("jax_debug_key_reuse", previous[1])
-        _ISSUED.clear()
+        _DEBUG[0] = outer
+        if not outer:  # leaving the outermost checking context: forget what was issued
+            _ISSUED.clear()
 
 
 def _key_bytes(key: PRNGKeyArray) -> bytes | None:
@@ -132,8 +132,7 @@ def _record(root: PRNGKeyArray, stream: str, count: Array) -> None:
 # --- the key manager --------------------------------------------------------------
 
 
-@struct.dataclass
-class KeyManager:
+class KeyManager(struct.PyTreeNode):
     """A pure pytree of named key streams. Nothing mutates: each draw returns a new manager.
 
     ::
@@ -212,19 +211,24 @@ class PRNGSequence(Iterator[PRNGKeyArray]):
     def __init__(self, key_or_seed: PRNGKeyArray | int) -> None:
         self._key = as_key(key_or_seed)
 
-    def __next__(self) -> PRNGKeyArray:
-        if isinstance(self._key, jax.core.Tracer):
+    def _advance(self) -> PRNGKeyArray:
+        new_key, out = jax.random.split(self._key)
+        if isinstance(new_key, jax.core.Tracer):  # under jit/scan: keep self._key concrete
             raise TypeError(
-                "PRNGSequence was used inside a jax transformation (jit, scan, grad). It "
-                "mutates itself, which tracing cannot see; use minijax.random.KeyManager."
+                "PRNGSequence was used inside a jax transformation (jit, scan). It mutates "
+                "itself, which tracing cannot see: the compiled function would return the "
+                "same numbers at every call. Use minijax.random.KeyManager, or pass keys in."
             )
-        self._key, out = jax.random.split(self._key)
-        return out
+        self._key = new_key
+        key: PRNGKeyArray = out
+        return key
+
+    def __next__(self) -> PRNGKeyArray:
+        return self._advance()
 
     def take(self, num: int) -> PRNGKeyArray:
         """``num`` fresh keys at once."""
-        self._key, sub = jax.random.split(self._key)
-        return jax.random.split(sub, num)
+        return jax.random.split(self._advance(), num)
 
     def reserve(self, num: int) -> None:  # pragma: no cover - haiku compatibility
         """Accepted for haiku compatibility; keys are made on demand."""
@@ -234,7 +238,8 @@ class PRNGSequence(Iterator[PRNGKeyArray]):
 @typed
 def bernoulli_mask(key: PRNGKeyArray, keep: float, shape: tuple[int, ...]) -> Array:
     """A boolean mask, True with probability ``keep`` (used by Dropout)."""
-    return jax.random.bernoulli(key, keep, shape)
+    mask: Array = jax.random.bernoulli(key, keep, shape)
+    return mask
 
 
 def keys_like(key: PRNGKeyArray, tree: Any) -> Any:

@@ -28,6 +28,8 @@ validated them would break those transformations.
 """
 
 import dataclasses
+import os
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar, dataclass_transform, overload
@@ -69,8 +71,19 @@ def _warn_if_array(cls: type, name: str, value: object) -> None:
             "jax.jit hashes and compares them instead of tracing them, so every new value "
             "recompiles (or fails to hash), and jax.grad never sees them. Declare the "
             f"field as a normal field (drop pytree_node=False) to make {name} a leaf.",
-            stacklevel=3,
+            stacklevel=_user_stacklevel(),
         )
+
+
+def _user_stacklevel() -> int:
+    """The stacklevel of the first frame outside jax and this file: the user's line."""
+    jax_dir = os.path.dirname(jax.__file__)
+    frame, level = sys._getframe(1), 1
+    while frame is not None and (
+        frame.f_code.co_filename == __file__ or frame.f_code.co_filename.startswith(jax_dir)
+    ):
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    return level
 
 
 def _register(cls: type[_T]) -> type[_T]:
