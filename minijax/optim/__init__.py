@@ -1,0 +1,193 @@
+"""minijax.optim: optax rebuilt from scratch, numerically equal.
+
+Use it as you would optax::
+
+    import minijax.optim as optax
+
+    tx = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(1e-3))
+    opt_state = tx.init(params)
+    updates, opt_state = tx.update(grads, opt_state, params)
+    params = optax.apply_updates(params, updates)
+
+An optimizer is a :class:`GradientTransformation`: a pair of pure functions
+``init(params) -> state`` and ``update(updates, state, params) -> (updates, state)``.
+Its memory is the ``state`` pytree, which you keep; nothing is hidden in an object.
+States are ``NamedTuple``\\ s with optax's names and field order, so code that reads
+``opt_state`` works on both. See ``docs/optimizers.md``.
+
+Modules: :mod:`~minijax.optim.base` (the interface, ``apply_updates``),
+:mod:`~minijax.optim.transform` (the building blocks), :mod:`~minijax.optim.combine`
+(``chain``, ``masked``, ``multi_transform``), :mod:`~minijax.optim.wrappers`
+(``MultiSteps``, ``inject_hyperparams``, ``apply_if_finite``),
+:mod:`~minijax.optim.alias` (``sgd``, ``adam``, ...), :mod:`~minijax.optim.schedules`,
+:mod:`~minijax.optim.tree`; the losses of :mod:`minijax.losses` are re-exported here.
+"""
+
+from minijax.losses import (
+    cosine_distance,
+    cosine_similarity,
+    huber_loss,
+    l2_loss,
+    sigmoid_binary_cross_entropy,
+    softmax_cross_entropy,
+    softmax_cross_entropy_with_integer_labels,
+    squared_error,
+)
+from minijax.optim import schedules, tree
+from minijax.optim.alias import adagrad, adam, adamw, lion, nadam, nadamw, rmsprop, sgd
+from minijax.optim.base import (
+    EmptyState,
+    GradientTransformation,
+    GradientTransformationExtraArgs,
+    OptState,
+    Params,
+    ScalarOrSchedule,
+    Schedule,
+    Updates,
+    apply_updates,
+    identity,
+    init_empty_state,
+    set_to_zero,
+    stateless,
+)
+from minijax.optim.combine import (
+    MaskedNode,
+    MaskedState,
+    MultiTransformState,
+    PartitionState,
+    chain,
+    masked,
+    multi_transform,
+    partition,
+)
+from minijax.optim.schedules import (
+    constant_schedule,
+    cosine_decay_schedule,
+    exponential_decay,
+    join_schedules,
+    linear_schedule,
+    piecewise_constant_schedule,
+    polynomial_schedule,
+    warmup_cosine_decay_schedule,
+)
+from minijax.optim.transform import (
+    AddDecayedWeightsState,
+    ScaleByAdamState,
+    ScaleByLionState,
+    ScaleByRmsState,
+    ScaleByRmsWithCountState,
+    ScaleByRssState,
+    ScaleByRStdDevState,
+    ScaleByRStdDevWithCountState,
+    ScaleByScheduleState,
+    ScaleState,
+    TraceState,
+    WeightDecaySchedule,
+    add_decayed_weights,
+    clip,
+    clip_by_global_norm,
+    scale,
+    scale_by_adam,
+    scale_by_learning_rate,
+    scale_by_lion,
+    scale_by_rms,
+    scale_by_rss,
+    scale_by_schedule,
+    scale_by_stddev,
+    trace,
+)
+from minijax.optim.tree import global_norm, safe_increment
+from minijax.optim.wrappers import (
+    ApplyIfFiniteState,
+    InjectHyperparamsState,
+    InjectStatefulHyperparamsState,
+    MultiSteps,
+    MultiStepsState,
+    apply_if_finite,
+    inject_hyperparams,
+    skip_not_finite,
+)
+
+__all__ = [
+    "AddDecayedWeightsState",
+    "ApplyIfFiniteState",
+    "EmptyState",
+    "GradientTransformation",
+    "GradientTransformationExtraArgs",
+    "InjectHyperparamsState",
+    "InjectStatefulHyperparamsState",
+    "MaskedNode",
+    "MaskedState",
+    "MultiSteps",
+    "MultiStepsState",
+    "MultiTransformState",
+    "OptState",
+    "Params",
+    "PartitionState",
+    "ScalarOrSchedule",
+    "ScaleByAdamState",
+    "ScaleByLionState",
+    "ScaleByRStdDevState",
+    "ScaleByRStdDevWithCountState",
+    "ScaleByRmsState",
+    "ScaleByRmsWithCountState",
+    "ScaleByRssState",
+    "ScaleByScheduleState",
+    "ScaleState",
+    "Schedule",
+    "TraceState",
+    "Updates",
+    "WeightDecaySchedule",
+    "adagrad",
+    "adam",
+    "adamw",
+    "add_decayed_weights",
+    "apply_if_finite",
+    "apply_updates",
+    "chain",
+    "clip",
+    "clip_by_global_norm",
+    "constant_schedule",
+    "cosine_decay_schedule",
+    "cosine_distance",
+    "cosine_similarity",
+    "exponential_decay",
+    "global_norm",
+    "huber_loss",
+    "identity",
+    "init_empty_state",
+    "inject_hyperparams",
+    "join_schedules",
+    "l2_loss",
+    "linear_schedule",
+    "lion",
+    "masked",
+    "multi_transform",
+    "nadam",
+    "nadamw",
+    "partition",
+    "piecewise_constant_schedule",
+    "polynomial_schedule",
+    "rmsprop",
+    "safe_increment",
+    "scale",
+    "scale_by_adam",
+    "scale_by_learning_rate",
+    "scale_by_lion",
+    "scale_by_rms",
+    "scale_by_rss",
+    "scale_by_schedule",
+    "scale_by_stddev",
+    "schedules",
+    "set_to_zero",
+    "sgd",
+    "sigmoid_binary_cross_entropy",
+    "skip_not_finite",
+    "softmax_cross_entropy",
+    "softmax_cross_entropy_with_integer_labels",
+    "squared_error",
+    "stateless",
+    "trace",
+    "tree",
+    "warmup_cosine_decay_schedule",
+]
