@@ -16,6 +16,7 @@ metrics, checkpoints and data parallelism.
 * :mod:`~minijax.train.parallel`: data parallelism over a device mesh.
 """
 
+from minijax.optim import apply_updates
 from minijax.train import checkpoint, metrics, parallel
 from minijax.train.fit import History, fit
 from minijax.train.loop import scan_epoch, scan_repeat, scan_steps
@@ -26,7 +27,7 @@ from minijax.train.parallel import (
     replicated_sharding,
     shard_batch,
 )
-from minijax.train.state import TrainState, apply_updates
+from minijax.train.state import TrainState
 from minijax.train.step import eval_step_fn, make_eval_step, make_train_step, train_step_fn
 
 __all__ = [

@@ -31,13 +31,13 @@ Subclass it to carry more state; every subclass is a dataclass too::
 from collections.abc import Callable
 from typing import Any, Protocol
 
-import jax
 import jax.numpy as jnp
 
 from minijax import struct
+from minijax.optim import apply_updates
 from minijax.typing import Array, Int
 
-__all__ = ["GradientTransformationLike", "TrainState", "apply_updates"]
+__all__ = ["GradientTransformationLike", "TrainState"]
 
 
 class GradientTransformationLike(Protocol):
@@ -46,21 +46,6 @@ class GradientTransformationLike(Protocol):
     def init(self, params: Any) -> Any: ...
 
     def update(self, updates: Any, state: Any, params: Any = None) -> tuple[Any, Any]: ...
-
-
-def apply_updates(params: Any, updates: Any) -> Any:
-    """``params + updates`` leaf by leaf, keeping each parameter's dtype (optax's rule).
-
-    ``None`` leaves (frozen or absent parameters) stay ``None``. The same as
-    ``optax.apply_updates`` and ``minijax.optim.apply_updates``; it lives here too so
-    that :class:`TrainState` depends on no optimizer library.
-    """
-    return jax.tree.map(
-        lambda p, u: None if p is None else jnp.asarray(p + u).astype(jnp.asarray(p).dtype),
-        params,
-        updates,
-        is_leaf=lambda x: x is None,
-    )
 
 
 class TrainState(struct.PyTreeNode):
