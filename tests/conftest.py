@@ -8,6 +8,7 @@ A test that takes a ``device`` argument runs once on the CPU and once per GPU;
 where there is no GPU, a ``gpu`` case is reported as skipped.
 """
 
+import contextlib
 import os
 
 import jax
@@ -45,7 +46,23 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("device", params)
 
 
+class _On:
+    """A re-enterable ``with on:`` block (Hypothesis runs a test body many times)."""
+
+    def __init__(self, device: jax.Device) -> None:
+        self.device = device
+        self._stack: list[contextlib.AbstractContextManager[None]] = []
+
+    def __enter__(self) -> None:
+        cm = on_device(self.device)
+        cm.__enter__()
+        self._stack.append(cm)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.pop().__exit__(*exc)
+
+
 @pytest.fixture
-def on(device: jax.Device):  # type: ignore[no-untyped-def]
+def on(device: jax.Device) -> _On:
     """Use as ``def test_x(device, on): with on: ...`` to run on the parametrized device."""
-    return on_device(device)
+    return _On(device)

@@ -87,3 +87,43 @@ __all__ = [
 ]
 
 # --- layers from conv.py, pooling.py, normalization.py, attention.py, recurrent.py ---
+from minijax.nn.attention import (
+    DenseGeneral,
+    MultiHeadAttention,
+    MultiHeadDotProductAttention,
+    SelfAttention,
+    combine_masks,
+    dot_product_attention,
+    dot_product_attention_weights,
+    make_attention_mask,
+    make_causal_mask,
+)
+from minijax.nn.conv import Conv, ConvTranspose
+from minijax.nn.normalization import GroupNorm, LayerNorm, RMSNorm
+from minijax.nn.pooling import avg_pool, max_pool, min_pool, pool
+from minijax.nn.recurrent import RNN, GRUCell, LSTMCell, RNNCellBase
+
+__all__ += [
+    "RNN",
+    "Conv",
+    "ConvTranspose",
+    "DenseGeneral",
+    "GRUCell",
+    "GroupNorm",
+    "LSTMCell",
+    "LayerNorm",
+    "MultiHeadAttention",
+    "MultiHeadDotProductAttention",
+    "RMSNorm",
+    "RNNCellBase",
+    "SelfAttention",
+    "avg_pool",
+    "combine_masks",
+    "dot_product_attention",
+    "dot_product_attention_weights",
+    "make_attention_mask",
+    "make_causal_mask",
+    "max_pool",
+    "min_pool",
+    "pool",
+]

@@ -1,0 +1,442 @@
+"""Convolutions ``Conv`` (1-D, 2-D, 3-D) and ``ConvTranspose`` (flax: the same names).
+
+A convolution slides a learned kernel over the spatial axes of a channels-last
+input ``x`` of shape ``(*batch, *spatial, in_features)``. In 2-D, with stride
+``s``, kernel dilation ``r`` and ``low`` padding::
+
+    y[b, i, j, o] = bias[o] + sum_{p, q, c} x[b, s*i + r*p - low, s*j + r*q - low, c]
+                                            * kernel[p, q, c, o]
+
+(out-of-range input positions read as 0). The kernel has shape
+``(*kernel_size, in_features // feature_group_count, features)``, as flax's.
+
+* ``feature_group_count = G`` splits the input channels into ``G`` groups and the
+  output channels into ``G`` groups; group ``g`` of the output only sees group
+  ``g`` of the input (``G = in_features``: a depthwise convolution).
+* ``input_dilation = d`` inserts ``d - 1`` zeros between input elements (a
+  "fractionally strided" convolution, the same as a transposed conv of stride d).
+* ``kernel_dilation = r`` spreads the kernel taps ``r`` apart ("atrous").
+
+Everything is one ``lax.conv_general_dilated`` call with dimension numbers that
+say "batch first, features last" for the input (``NHWC``) and "spatial first,
+then in, then out" for the kernel (``HWIO``).
+
+Padding:
+
+* ``'SAME'``: output size ``ceil(n / stride)``, the padding split with the extra
+  element at the end (``lax``'s rule);
+* ``'VALID'``: none, ``out = (n - r*(k-1) - 1) // s + 1``;
+* ``'CIRCULAR'``/``'REFLECT'``: pad ``((K-1)//2, K//2)`` with ``K = r*(k-1) + 1``,
+  wrapping around (periodic) or mirroring, then ``'VALID'``;
+* ``'CAUSAL'`` (1-D only): pad ``r*(k-1)`` on the left: ``y[t]`` only sees ``x[<= t]``;
+* an int ``p`` (``(p, p)`` on every axis) or a sequence with one int or
+  ``(low, high)`` pair per spatial axis.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from minijax.nn import initializers
+from minijax.nn.linear import promote_dtype
+from minijax.nn.module import Module, compact
+from minijax.typing import Array, Inexact, Num, typed
+
+__all__ = [
+    "Conv",
+    "ConvTranspose",
+    "canonicalize_padding",
+    "conv_dimension_numbers",
+]
+
+PaddingLike = str | int | Sequence[int | tuple[int, int]]
+LaxPadding = str | Sequence[tuple[int, int]]
+ArrayIn = Array | np.ndarray  # eager callers may pass NumPy arrays, as with flax
+
+default_kernel_init = initializers.lecun_normal()
+
+
+# --- pure helpers -------------------------------------------------------------------
+
+
+def conv_dimension_numbers(ndim: int) -> lax.ConvDimensionNumbers:
+    """Dimension numbers for channels-last input and ``(*window, in, out)`` kernels.
+
+    For an input of ``ndim`` axes ``(N, *spatial, C)``: the input and output specs
+    list (batch axis, feature axis, spatial axes...) = ``(0, ndim-1, 1, ..., ndim-2)``;
+    the kernel spec lists (out axis, in axis, spatial axes...) =
+    ``(ndim-1, ndim-2, 0, ..., ndim-3)``. That is ``('NHWC', 'HWIO', 'NHWC')`` in 2-D.
+    """
+    lhs_spec = (0, ndim - 1, *range(1, ndim - 1))
+    rhs_spec = (ndim - 1, ndim - 2, *range(ndim - 2))
+    return lax.ConvDimensionNumbers(lhs_spec, rhs_spec, lhs_spec)
+
+
+def canonicalize_padding(padding: PaddingLike, rank: int, layer: str = "Conv") -> LaxPadding:
+    """Turn ``padding`` into what ``lax`` takes: a string or ``rank`` ``(low, high)`` pairs.
+
+    An int ``p`` means ``(p, p)`` on every spatial axis; a sequence holds one int or
+    pair per spatial axis. Strings are upper-cased and checked.
+    """
+    if isinstance(padding, str):
+        name = padding.upper()
+        if name not in ("SAME", "VALID", "CIRCULAR", "REFLECT", "CAUSAL"):
+            raise ValueError(
+                f"{layer}: unknown padding {padding!r}. Use 'SAME', 'VALID', 'CIRCULAR', "
+                "'REFLECT', 'CAUSAL', an int, or one int or (low, high) pair per spatial axis."
+            )
+        return name
+    if isinstance(padding, (int, np.integer)):
+        return [(int(padding), int(padding))] * rank
+    if isinstance(padding, Sequence) and len(padding) == rank:
+        pads: list[tuple[int, int]] = []
+        for p in padding:
+            if isinstance(p, (int, np.integer)):
+                pads.append((int(p), int(p)))
+            elif isinstance(p, Sequence) and len(p) == 2:
+                pads.append((int(p[0]), int(p[1])))
+            else:
+                break
+        if len(pads) == rank:
+            return pads
+    raise ValueError(
+        f"{layer}: invalid padding {padding!r} for {rank} spatial axes. Use a string, an "
+        f"int, or a sequence of {rank} entries, each an int or a (low, high) pair."
+    )
+
+
+def _tuple(name: str, layer: str, value: int | Sequence[int] | None, n: int) -> tuple[int, ...]:
+    """Broadcast an int (or ``None``, meaning 1) to ``n`` spatial axes and check the length."""
+    if value is None:
+        value = 1
+    if isinstance(value, (int, np.integer)):
+        return (int(value),) * n
+    out = tuple(int(v) for v in value)
+    if len(out) != n:
+        raise ValueError(
+            f"{layer}: {name}={value!r} has {len(out)} entries but kernel_size has {n} "
+            f"spatial axes; pass one int for all axes or {n} ints."
+        )
+    return out
+
+
+def _kernel_size(layer: str, kernel_size: int | Sequence[int]) -> tuple[int, ...]:
+    if isinstance(kernel_size, (int, np.integer)):
+        return (int(kernel_size),)
+    size = tuple(int(k) for k in kernel_size)
+    if not size or any(k < 1 for k in size):
+        raise ValueError(
+            f"{layer}: kernel_size={kernel_size!r} must be a positive int or a non-empty "
+            "sequence of positive ints, one per spatial axis (e.g. (3, 3) for 2-D)."
+        )
+    return size
+
+
+def _flatten_batch(
+    layer: str, inputs: Array, kernel_size: tuple[int, ...]
+) -> tuple[Array, tuple[int, ...] | None]:
+    """Reshape ``(*batch, *spatial, C)`` to ``(B, *spatial, C)``; return the batch shape."""
+    n = len(kernel_size)
+    if inputs.ndim < n + 1:
+        raise ValueError(
+            f"{layer}: the input has shape {inputs.shape} ({inputs.ndim} axes) but "
+            f"kernel_size={kernel_size} is {n}-D, which needs (*batch, {n} spatial axes, "
+            f"features): at least {n + 1} axes, channels last. Add the feature axis "
+            f"(x[..., None]) or use a kernel_size with {inputs.ndim - 1} entries."
+        )
+    num_batch = inputs.ndim - (n + 1)
+    if num_batch == 1:
+        return inputs, None
+    batch_shape = inputs.shape[:num_batch]
+    return jnp.reshape(inputs, (-1, *inputs.shape[num_batch:])), batch_shape
+
+
+def _pad_for_mode(
+    layer: str,
+    inputs: Array,
+    padding: LaxPadding,
+    kernel_size: tuple[int, ...],
+    kernel_dilation: tuple[int, ...],
+) -> tuple[Array, LaxPadding]:
+    """Apply CIRCULAR / REFLECT / CAUSAL padding with ``jnp.pad``; return what lax gets."""
+    if padding in ("CIRCULAR", "REFLECT"):
+        dilated = [(k - 1) * d + 1 for k, d in zip(kernel_size, kernel_dilation, strict=True)]
+        pads = [(0, 0)] + [((k - 1) // 2, k // 2) for k in dilated] + [(0, 0)]
+        mode = "wrap" if padding == "CIRCULAR" else "reflect"
+        return jnp.pad(inputs, pads, mode=mode), "VALID"
+    if padding == "CAUSAL":
+        if len(kernel_size) != 1:
+            raise ValueError(
+                f"{layer}: padding='CAUSAL' is only defined for 1-D convolutions, but "
+                f"kernel_size={kernel_size} is {len(kernel_size)}-D. Pad explicitly, e.g. "
+                "padding=((k - 1, 0), (0, 0)) to be causal along the first axis."
+            )
+        left = kernel_dilation[0] * (kernel_size[0] - 1)
+        return jnp.pad(inputs, [(0, 0), (left, 0), (0, 0)]), "VALID"
+    return inputs, padding
+
+
+def _explicit_padding(
+    padding: str,
+    spatial: Sequence[int],
+    kernel_size: Sequence[int],
+    strides: Sequence[int],
+    input_dilation: Sequence[int],
+    kernel_dilation: Sequence[int],
+) -> list[tuple[int, int]]:
+    """'SAME'/'VALID' as explicit pairs, for input dilation (which lax takes no string for).
+
+    'VALID' is no padding; 'SAME' pads the dilated input ``(n - 1) * d + 1`` so
+    that the output has ``ceil(dilated / stride)`` positions (flax raises here).
+    """
+    if padding == "VALID":
+        return [(0, 0)] * len(spatial)
+    dilated_in = [(n - 1) * d + 1 for n, d in zip(spatial, input_dilation, strict=True)]
+    dilated_k = [(k - 1) * r + 1 for k, r in zip(kernel_size, kernel_dilation, strict=True)]
+    return list(lax.padtype_to_pads(dilated_in, dilated_k, strides, padding))
+
+
+# --- layers ---------------------------------------------------------------------------
+
+
+class Conv(Module):
+    """An N-D convolution over channels-last inputs (flax: ``nn.Conv``).
+
+    ``y = conv(x, kernel) + bias`` computed by ``lax.conv_general_dilated`` (see the
+    module docstring for the formula and the padding modes). Inputs are
+    ``(*batch, *spatial, in_features)`` with ``len(kernel_size)`` spatial axes; any
+    number of batch axes (including none) is allowed. Parameters::
+
+        kernel: (*kernel_size, in_features // feature_group_count, features)
+        bias:   (features,)            (when use_bias)
+
+    Attributes:
+      features: number of output channels.
+      kernel_size: window size per spatial axis; an int means 1-D.
+      strides: int or one int per spatial axis (default 1).
+      padding: 'SAME' (default), 'VALID', 'CIRCULAR', 'REFLECT', 'CAUSAL' (1-D),
+        an int, or one int / ``(low, high)`` pair per spatial axis.
+      input_dilation: int or per-axis dilation of the input (default 1).
+      kernel_dilation: int or per-axis dilation of the kernel (default 1).
+      feature_group_count: number of channel groups; must divide both
+        ``in_features`` and ``features`` (default 1).
+      use_bias: add a learned bias (default True).
+      mask: optional array of the kernel's shape multiplied into the kernel.
+      dtype: computation dtype (default: promote inputs and params).
+      param_dtype: dtype of the parameters (default float32).
+      precision: ``lax.Precision`` of the convolution.
+      kernel_init: initializer of the kernel (default ``lecun_normal()``).
+      bias_init: initializer of the bias (default zeros).
+    """
+
+    features: int
+    kernel_size: int | Sequence[int]
+    strides: int | Sequence[int] | None = 1
+    padding: PaddingLike = "SAME"
+    input_dilation: int | Sequence[int] | None = 1
+    kernel_dilation: int | Sequence[int] | None = 1
+    feature_group_count: int = 1
+    use_bias: bool = True
+    mask: Array | None = None
+    dtype: Any = None
+    param_dtype: Any = jnp.float32
+    precision: Any = None
+    kernel_init: Any = default_kernel_init
+    bias_init: Any = initializers.zeros_init()
+
+    @compact
+    @typed
+    def __call__(
+        self, inputs: Num[ArrayIn, "*batch_spatial in_features"]
+    ) -> Inexact[Array, "*out_batch_spatial features"]:
+        """Convolve ``inputs`` ``(*batch, *spatial, in_features)``; see the class docstring."""
+        layer = type(self).__name__
+        inputs = jnp.asarray(inputs)
+        kernel_size = _kernel_size(layer, self.kernel_size)
+        n = len(kernel_size)
+        inputs, batch_shape = _flatten_batch(layer, inputs, kernel_size)
+        strides = _tuple("strides", layer, self.strides, n)
+        input_dilation = _tuple("input_dilation", layer, self.input_dilation, n)
+        kernel_dilation = _tuple("kernel_dilation", layer, self.kernel_dilation, n)
+        padding = canonicalize_padding(self.padding, n, layer)
+        inputs, padding = _pad_for_mode(layer, inputs, padding, kernel_size, kernel_dilation)
+
+        in_features = inputs.shape[-1]
+        groups = self.feature_group_count
+        if groups < 1 or in_features % groups != 0:
+            raise ValueError(
+                f"{layer}: the input has {in_features} channels, which feature_group_count="
+                f"{groups} does not divide. Use a feature_group_count that divides "
+                f"{in_features} (e.g. 1, or {in_features} for a depthwise convolution)."
+            )
+        if self.features % groups != 0:
+            raise ValueError(
+                f"{layer}: features={self.features} is not divisible by feature_group_count="
+                f"{groups}; each group needs the same number of output channels. Use "
+                f"features that is a multiple of {groups}."
+            )
+        kernel_shape = (*kernel_size, in_features // groups, self.features)
+        if self.mask is not None and tuple(self.mask.shape) != kernel_shape:
+            raise ValueError(
+                f"{layer}: mask has shape {tuple(self.mask.shape)} but the kernel has shape "
+                f"{kernel_shape}; the mask must have the kernel's shape."
+            )
+        kernel = self.param("kernel", self.kernel_init, kernel_shape, self.param_dtype)
+        if self.mask is not None:
+            kernel = kernel * self.mask
+        bias = (
+            self.param("bias", self.bias_init, (self.features,), self.param_dtype)
+            if self.use_bias
+            else None
+        )
+        lhs, kernel, bias = promote_dtype(inputs, kernel, bias, dtype=self.dtype)
+        assert lhs is not None and kernel is not None
+        if isinstance(padding, str) and any(d != 1 for d in input_dilation):
+            padding = _explicit_padding(
+                padding, lhs.shape[1:-1], kernel_size, strides, input_dilation,
+                kernel_dilation,
+            )  # fmt: skip
+        y = lax.conv_general_dilated(
+            lhs,
+            kernel,
+            strides,
+            padding,
+            lhs_dilation=input_dilation,
+            rhs_dilation=kernel_dilation,
+            dimension_numbers=conv_dimension_numbers(lhs.ndim),
+            feature_group_count=groups,
+            precision=self.precision,
+        )
+        if bias is not None:
+            y = y + bias
+        if batch_shape is not None:
+            y = jnp.reshape(y, (*batch_shape, *y.shape[1:]))
+        return y
+
+
+class ConvTranspose(Module):
+    """A transposed ("fractionally strided") convolution (flax: ``nn.ConvTranspose``).
+
+    Computed by ``lax.conv_transpose``: the input is dilated by ``strides`` (``s - 1``
+    zeros between elements) and convolved with stride 1, so every spatial size
+    grows about ``s`` times: ``'SAME'`` gives ``n * s``, ``'VALID'`` gives
+    ``n * s + max(K - s, 0)`` with ``K = r * (k - 1) + 1``. ``'CIRCULAR'`` gives
+    ``n * s`` with the overhang wrapped around periodically.
+
+    Kernel layout (as flax)::
+
+        transpose_kernel=False (default): kernel (*kernel_size, in_features, features)
+        transpose_kernel=True:            kernel (*kernel_size, features, in_features)
+
+    With ``transpose_kernel=True`` the kernel is flipped spatially and its two
+    channel axes swapped before use, so the layer is the exact gradient
+    (transpose) of a ``Conv`` with the same kernel, strides and padding.
+    There is no ``feature_group_count`` and no ``input_dilation`` (flax has none).
+
+    Attributes:
+      features: number of output channels.
+      kernel_size: window per spatial axis; an int means 1-D.
+      strides: int or per-axis stride (default 1).
+      padding: 'SAME' (default), 'VALID', 'CIRCULAR', an int or per-axis pairs.
+      kernel_dilation: int or per-axis kernel dilation (default 1).
+      use_bias, mask, dtype, param_dtype, precision, kernel_init, bias_init: as Conv.
+      transpose_kernel: flip and swap the kernel (default False, as flax).
+    """
+
+    features: int
+    kernel_size: int | Sequence[int]
+    strides: int | Sequence[int] | None = None
+    padding: PaddingLike = "SAME"
+    kernel_dilation: int | Sequence[int] | None = None
+    use_bias: bool = True
+    mask: Array | None = None
+    dtype: Any = None
+    param_dtype: Any = jnp.float32
+    precision: Any = None
+    kernel_init: Any = default_kernel_init
+    bias_init: Any = initializers.zeros_init()
+    transpose_kernel: bool = False
+
+    @compact
+    @typed
+    def __call__(
+        self, inputs: Num[ArrayIn, "*batch_spatial in_features"]
+    ) -> Inexact[Array, "*out_batch_spatial features"]:
+        """Apply the transposed convolution to ``(*batch, *spatial, in_features)``."""
+        layer = type(self).__name__
+        inputs = jnp.asarray(inputs)
+        kernel_size = _kernel_size(layer, self.kernel_size)
+        n = len(kernel_size)
+        inputs, batch_shape = _flatten_batch(layer, inputs, kernel_size)
+        strides = _tuple("strides", layer, self.strides, n)
+        kernel_dilation = _tuple("kernel_dilation", layer, self.kernel_dilation, n)
+        padding = canonicalize_padding(self.padding, n, layer)
+        if padding in ("REFLECT", "CAUSAL"):
+            raise ValueError(
+                f"{layer}: padding={padding!r} is not supported by ConvTranspose (as in "
+                "flax); use 'SAME', 'VALID', 'CIRCULAR' or explicit (low, high) pairs."
+            )
+        circular = padding == "CIRCULAR"
+        lax_padding: LaxPadding = "VALID" if circular else padding
+
+        in_features = inputs.shape[-1]
+        if self.transpose_kernel:
+            kernel_shape = (*kernel_size, self.features, in_features)
+        else:
+            kernel_shape = (*kernel_size, in_features, self.features)
+        if self.mask is not None and tuple(self.mask.shape) != kernel_shape:
+            raise ValueError(
+                f"{layer}: mask has shape {tuple(self.mask.shape)} but the kernel has shape "
+                f"{kernel_shape}; the mask must have the kernel's shape."
+            )
+        kernel = self.param("kernel", self.kernel_init, kernel_shape, self.param_dtype)
+        if self.mask is not None:
+            kernel = kernel * self.mask
+        bias = (
+            self.param("bias", self.bias_init, (self.features,), self.param_dtype)
+            if self.use_bias
+            else None
+        )
+        lhs, kernel, bias = promote_dtype(inputs, kernel, bias, dtype=self.dtype)
+        assert lhs is not None and kernel is not None
+        y = lax.conv_transpose(
+            lhs,
+            kernel,
+            strides,
+            lax_padding,
+            rhs_dilation=kernel_dilation,
+            transpose_kernel=self.transpose_kernel,
+            precision=self.precision,
+        )
+        if circular:
+            y = _wrap_circular(y, lhs.shape[1:-1], strides, self.transpose_kernel)
+        if bias is not None:
+            y = y + bias
+        if batch_shape is not None:
+            y = jnp.reshape(y, (*batch_shape, *y.shape[1:]))
+        return y
+
+
+def _wrap_circular(
+    y: Array, in_spatial: Sequence[int], strides: Sequence[int], transpose_kernel: bool
+) -> Array:
+    """Fold a 'VALID' transposed convolution onto a period of ``n * stride`` per axis.
+
+    The output is padded to a whole number of periods (the extra element on the
+    left, or on the right when ``transpose_kernel``, as flax) and the periods are
+    summed: what spills over one edge re-enters at the other.
+    """
+    periods = [n * s for n, s in zip(in_spatial, strides, strict=True)]
+    diffs = [-(m - p) % (2 * p) for m, p in zip(y.shape[1:-1], periods, strict=True)]
+    if transpose_kernel:
+        pads = [(d // 2, (d + 1) // 2) for d in diffs]
+    else:
+        pads = [((d + 1) // 2, d // 2) for d in diffs]
+    y = jnp.pad(y, [(0, 0), *pads, (0, 0)])
+    for i in range(1, y.ndim - 1):
+        y = y.reshape((*y.shape[:i], -1, periods[i - 1], *y.shape[i + 1 :]))
+        y = y.sum(axis=i)
+    return y

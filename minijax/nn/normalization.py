@@ -1,0 +1,314 @@
+"""Per-example normalization ``LayerNorm``, ``RMSNorm``, ``GroupNorm`` (flax: same names).
+
+All three compute statistics over some axes of each example and rescale::
+
+    LayerNorm:  y = (x - mean) / sqrt(var + eps) * scale + bias
+    RMSNorm:    y = x / sqrt(mean(x^2) + eps) * scale
+    GroupNorm:  LayerNorm where the statistics of each group of channels are
+                taken over that group and the spatial axes
+
+As in flax, the variance is computed the fast way, ``var = max(0, E[x^2] - E[x]^2)``
+(one pass; ``use_fast_variance=False`` gives ``E[(x - E[x])^2]``), the statistics
+are computed in at least float32, and ``scale`` (init 1) and ``bias`` (init 0)
+have one entry per feature: their shape is the input's shape on the feature axes.
+
+BatchNorm (statistics over the batch, with running averages) lives in
+:mod:`minijax.nn.batch_norm`.
+"""
+
+from collections.abc import Iterable
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from minijax.nn import initializers
+from minijax.nn.module import Module, compact
+from minijax.typing import Array, Float, Inexact, typed
+
+ArrayIn = Array | np.ndarray  # eager callers may pass NumPy arrays, as with flax
+
+__all__ = ["GroupNorm", "LayerNorm", "RMSNorm", "compute_stats", "normalize"]
+
+Axes = int | Iterable[int]
+
+
+def canonicalize_axes(rank: int, axes: Axes, layer: str = "normalization") -> tuple[int, ...]:
+    """Sorted, deduplicated, non-negative axes; out-of-range axes raise."""
+    axes_t = (axes,) if isinstance(axes, int) else tuple(axes)
+    for a in axes_t:
+        if not -rank <= a < rank:
+            raise ValueError(
+                f"{layer}: axis {a} is out of range for an input with {rank} axes; use an "
+                f"axis in [-{rank}, {rank - 1}]."
+            )
+    return tuple(sorted({a % rank for a in axes_t}))
+
+
+@typed
+def compute_stats(
+    x: Inexact[ArrayIn, "..."],
+    axes: Axes,
+    dtype: Any = None,
+    *,
+    use_mean: bool = True,
+    use_fast_variance: bool = True,
+) -> tuple[Float[Array, "..."], Float[Array, "..."]]:
+    """``(mean, var)`` of ``x`` over ``axes``, in at least float32 (flax: ``_compute_stats``).
+
+    ``use_fast_variance``: ``var = max(0, E[x^2] - E[x]^2)`` (one fused pass; the
+    ``max`` guards against a slightly negative round-off result), otherwise
+    ``var = E[(x - E[x])^2]``. ``use_mean=False`` (RMSNorm): ``mean = 0`` and
+    ``var = E[x^2]``. The reduced axes are removed from both results.
+    """
+    dtype = jnp.promote_types(x.dtype if dtype is None else dtype, jnp.float32)
+    x = jnp.asarray(x, dtype)
+    axes_t = canonicalize_axes(x.ndim, axes)
+    if not use_mean:
+        var = jnp.mean(lax.square(x), axes_t)
+        return jnp.zeros_like(var), var
+    if use_fast_variance:
+        mean = jnp.mean(x, axes_t)
+        mean2 = jnp.mean(lax.square(x), axes_t)
+        return mean, jnp.maximum(0.0, mean2 - lax.square(mean))
+    mean = jnp.mean(x, axes_t)
+    var = jnp.mean(lax.square(x - jnp.expand_dims(mean, axes_t)), axes_t)
+    return mean, var
+
+
+def normalize(
+    module: Module,
+    x: Array,
+    mean: Array,
+    var: Array,
+    reduction_axes: Axes,
+    feature_axes: Axes,
+    dtype: Any,
+    param_dtype: Any,
+    epsilon: float,
+    use_bias: bool,
+    use_scale: bool,
+    bias_init: Any,
+    scale_init: Any,
+) -> Array:
+    """``(x - mean) * rsqrt(var + eps) * scale + bias`` (flax: ``_normalize``).
+
+    ``mean`` and ``var`` lack the ``reduction_axes``; they are broadcast back.
+    ``scale`` and ``bias`` are parameters of ``module`` with the input's sizes on
+    ``feature_axes`` (e.g. ``(features,)``), created in that order as in flax.
+    The result has ``dtype``, or the promoted type of ``x`` and the parameters.
+    """
+    reduction_axes = canonicalize_axes(x.ndim, reduction_axes)
+    feature_axes = canonicalize_axes(x.ndim, feature_axes)
+    feature_shape = [1] * x.ndim
+    param_shape = []
+    for ax in feature_axes:
+        feature_shape[ax] = x.shape[ax]
+        param_shape.append(x.shape[ax])
+    mean = jnp.expand_dims(mean, reduction_axes)
+    var = jnp.expand_dims(var, reduction_axes)
+    y = x - mean
+    mul = lax.rsqrt(var + epsilon)
+    dtypes = [x.dtype]
+    if use_scale:
+        scale = module.param("scale", scale_init, tuple(param_shape), param_dtype)
+        mul = mul * scale.reshape(feature_shape)
+        dtypes.append(scale.dtype)
+    y = y * mul
+    if use_bias:
+        bias = module.param("bias", bias_init, tuple(param_shape), param_dtype)
+        y = y + bias.reshape(feature_shape)
+        dtypes.append(bias.dtype)
+    out_dtype = dtype if dtype is not None else jnp.result_type(*dtypes)
+    return jnp.asarray(y, out_dtype)
+
+
+class LayerNorm(Module):
+    """Layer normalization, https://arxiv.org/abs/1607.06450 (flax: ``nn.LayerNorm``).
+
+    For each example, over ``reduction_axes`` (default: the last axis)::
+
+        mu = mean(x), var = mean(x^2) - mu^2
+        y = (x - mu) / sqrt(var + epsilon) * scale + bias
+
+    Parameters (shape: the input's sizes on ``feature_axes``, default ``(features,)``)::
+
+        scale: ones   (when use_scale)
+        bias:  zeros  (when use_bias)
+
+    Attributes:
+      epsilon: added to the variance (default 1e-6, as flax; BatchNorm uses 1e-5).
+      dtype: output dtype (default: promoted from input and params).
+      param_dtype: parameter dtype (default float32).
+      use_bias, use_scale: learn a bias / a scale (default True).
+      bias_init, scale_init: their initializers (zeros, ones).
+      reduction_axes: axes of the statistics (default -1).
+      feature_axes: axes with a separate scale and bias (default -1).
+      use_fast_variance: ``E[x^2] - E[x]^2`` (default True, as flax).
+    """
+
+    epsilon: float = 1e-6
+    dtype: Any = None
+    param_dtype: Any = jnp.float32
+    use_bias: bool = True
+    use_scale: bool = True
+    bias_init: Any = initializers.zeros
+    scale_init: Any = initializers.ones
+    reduction_axes: Axes = -1
+    feature_axes: Axes = -1
+    use_fast_variance: bool = True
+
+    @compact
+    @typed
+    def __call__(self, x: Inexact[ArrayIn, "*shape"]) -> Inexact[Array, "*shape"]:
+        """Normalize ``x``; the output has the input's shape."""
+        x = jnp.asarray(x)
+        name = type(self).__name__
+        canonicalize_axes(x.ndim, self.reduction_axes, name)
+        canonicalize_axes(x.ndim, self.feature_axes, name)
+        mean, var = compute_stats(
+            x, self.reduction_axes, self.dtype, use_fast_variance=self.use_fast_variance
+        )
+        return normalize(
+            self, x, mean, var, self.reduction_axes, self.feature_axes, self.dtype,
+            self.param_dtype, self.epsilon, self.use_bias, self.use_scale,
+            self.bias_init, self.scale_init,
+        )  # fmt: skip
+
+
+class RMSNorm(Module):
+    """Root-mean-square normalization, https://arxiv.org/abs/1910.07467 (flax: ``nn.RMSNorm``).
+
+    No centring and no bias::
+
+        y = x / sqrt(mean(x^2) + epsilon) * scale
+
+    with the mean over ``reduction_axes`` (default -1) and ``scale`` (ones) of the
+    input's sizes on ``feature_axes``.
+
+    Attributes:
+      epsilon: added to the mean square (default 1e-6).
+      dtype, param_dtype, use_scale, scale_init, reduction_axes, feature_axes:
+        as :class:`LayerNorm`.
+    """
+
+    epsilon: float = 1e-6
+    dtype: Any = None
+    param_dtype: Any = jnp.float32
+    use_scale: bool = True
+    scale_init: Any = initializers.ones
+    reduction_axes: Axes = -1
+    feature_axes: Axes = -1
+
+    @compact
+    @typed
+    def __call__(self, x: Inexact[ArrayIn, "*shape"]) -> Inexact[Array, "*shape"]:
+        """Normalize ``x`` by its root mean square; the output has the input's shape."""
+        x = jnp.asarray(x)
+        name = type(self).__name__
+        canonicalize_axes(x.ndim, self.reduction_axes, name)
+        canonicalize_axes(x.ndim, self.feature_axes, name)
+        mean, var = compute_stats(x, self.reduction_axes, self.dtype, use_mean=False)
+        return normalize(
+            self, x, mean, var, self.reduction_axes, self.feature_axes, self.dtype,
+            self.param_dtype, self.epsilon, False, self.use_scale,
+            initializers.zeros, self.scale_init,
+        )  # fmt: skip
+
+
+class GroupNorm(Module):
+    """Group normalization, https://arxiv.org/abs/1803.08494 (flax: ``nn.GroupNorm``).
+
+    The ``C`` channels (last axis) are split into ``G`` groups of ``C / G``
+    consecutive channels. For each example and group::
+
+        mu_g, var_g = mean and variance over (spatial axes, channels of group g)
+        y[..., c] = (x[..., c] - mu_g) / sqrt(var_g + epsilon) * scale[c] + bias[c]
+
+    ``num_groups=1`` is :class:`LayerNorm` over all axes but the first; a
+    ``group_size=1`` is InstanceNorm. Give exactly one of ``num_groups`` (default
+    32, as the paper and flax) or ``group_size`` (then pass ``num_groups=None``).
+
+    By default the statistics run over every axis but the first (the batch);
+    ``reduction_axes`` overrides that and must include the last axis.
+    ``scale`` and ``bias`` have shape ``(C,)``.
+
+    Attributes:
+      num_groups: number of channel groups (default 32), or None.
+      group_size: channels per group, or None (default).
+      epsilon: added to the variance (default 1e-6).
+      dtype, param_dtype, use_bias, use_scale, bias_init, scale_init,
+      use_fast_variance: as :class:`LayerNorm`.
+      reduction_axes: axes of the statistics (default: all but the first).
+    """
+
+    num_groups: int | None = 32
+    group_size: int | None = None
+    epsilon: float = 1e-6
+    dtype: Any = None
+    param_dtype: Any = jnp.float32
+    use_bias: bool = True
+    use_scale: bool = True
+    bias_init: Any = initializers.zeros
+    scale_init: Any = initializers.ones
+    reduction_axes: Axes | None = None
+    use_fast_variance: bool = True
+
+    @compact
+    @typed
+    def __call__(
+        self, x: Inexact[ArrayIn, "*batch_spatial channels"]
+    ) -> Inexact[Array, "*batch_spatial channels"]:
+        """Normalize ``x`` ``(*batch, *spatial, channels)`` group by group."""
+        x = jnp.asarray(x)
+        name = type(self).__name__
+        if self.reduction_axes is not None:
+            reduction_axes = canonicalize_axes(x.ndim, self.reduction_axes, name)
+        else:
+            reduction_axes = canonicalize_axes(x.ndim, [*range(1, x.ndim - 1), -1], name)
+        if reduction_axes[-1] != x.ndim - 1:
+            raise ValueError(
+                f"{name}: reduction_axes={self.reduction_axes!r} must include the last axis "
+                "(the channels, which are split into groups); add -1 to reduction_axes."
+            )
+        if (self.num_groups is None) == (self.group_size is None):
+            raise ValueError(
+                f"{name}: give exactly one of num_groups and group_size (got num_groups="
+                f"{self.num_groups}, group_size={self.group_size}). To set group_size, also "
+                "pass num_groups=None to override the default num_groups=32."
+            )
+        channels = x.shape[-1]
+        if self.group_size is not None:
+            if self.group_size <= 0 or channels % self.group_size != 0:
+                raise ValueError(
+                    f"{name}: the input has {channels} channels, which is not a multiple of "
+                    f"group_size={self.group_size}. Use a group_size that divides {channels}."
+                )
+            num_groups = channels // self.group_size
+        else:
+            assert self.num_groups is not None
+            num_groups = self.num_groups
+            if num_groups <= 0 or channels % num_groups != 0:
+                raise ValueError(
+                    f"{name}: num_groups={num_groups} does not divide the {channels} channels "
+                    f"of the input. Use a num_groups that divides {channels} (the default "
+                    "is 32), or pass group_size=... with num_groups=None."
+                )
+        group_size = channels // num_groups
+        grouped = x.reshape((*x.shape[:-1], num_groups, group_size))
+        # Statistics over the reduction axes (the channel axis now being the
+        # within-group axis, the last one) with the group axis kept.
+        mean, var = compute_stats(
+            grouped,
+            (*reduction_axes[:-1], grouped.ndim - 1),
+            self.dtype,
+            use_fast_variance=self.use_fast_variance,
+        )
+        mean = jnp.repeat(mean, group_size, axis=-1)
+        var = jnp.repeat(var, group_size, axis=-1)
+        return normalize(
+            self, x, mean, var, reduction_axes[:-1], (x.ndim - 1,), self.dtype,
+            self.param_dtype, self.epsilon, self.use_bias, self.use_scale,
+            self.bias_init, self.scale_init,
+        )  # fmt: skip

@@ -1,0 +1,159 @@
+"""LSTMCell, GRUCell and RNN: the gate math, the scan, gradients and errors.
+
+Parity with flax.linen is in test_nn_parity_layers.py.
+"""
+
+import hypothesis.strategies as st
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from _layers import KEY, fake_init, few, normal
+from hypothesis import given
+
+import minijax.nn as nn
+from minijax.nn.recurrent import flip_sequences
+from minijax.testing import check_grads, on_device
+
+X = normal(0, (2, 4, 3))  # (batch, time, features)
+CELLS = {"lstm": nn.LSTMCell, "gru": nn.GRUCell}
+
+
+def test_lstm_cell_params_and_gate_math() -> None:
+    cell = nn.LSTMCell(features=5)
+    carry = cell.initialize_carry(KEY, X[:, 0].shape)
+    assert jax.tree.map(jnp.shape, carry) == ((2, 5), (2, 5))
+    variables = fake_init(cell, carry, X[:, 0])
+    p = variables["params"]
+    assert jax.tree.map(jnp.shape, p) == {
+        **{f"i{g}": {"kernel": (3, 5)} for g in "ifgo"},
+        **{f"h{g}": {"kernel": (5, 5), "bias": (5,)} for g in "ifgo"},
+    }
+    c, h = normal(1, (2, 5)), normal(2, (2, 5))
+    x = X[:, 0]
+
+    def pre(g: str):  # type: ignore[no-untyped-def]
+        return x @ p[f"i{g}"]["kernel"] + h @ p[f"h{g}"]["kernel"] + p[f"h{g}"]["bias"]
+
+    sig = jax.nn.sigmoid
+    new_c = sig(pre("f")) * c + sig(pre("i")) * jnp.tanh(pre("g"))
+    new_h = sig(pre("o")) * jnp.tanh(new_c)
+    (c2, h2), y = cell.apply(variables, (c, h), x)
+    np.testing.assert_allclose(c2, new_c, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(h2, new_h, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(y, h2)
+
+
+def test_gru_cell_params_and_gate_math() -> None:
+    cell = nn.GRUCell(features=5)
+    h = cell.initialize_carry(KEY, X[:, 0].shape)
+    assert h.shape == (2, 5)
+    variables = fake_init(cell, h, X[:, 0])
+    p = variables["params"]
+    assert jax.tree.map(jnp.shape, p) == {
+        "ir": {"kernel": (3, 5), "bias": (5,)},
+        "iz": {"kernel": (3, 5), "bias": (5,)},
+        "in": {"kernel": (3, 5), "bias": (5,)},
+        "hr": {"kernel": (5, 5)},
+        "hz": {"kernel": (5, 5)},
+        "hn": {"kernel": (5, 5), "bias": (5,)},
+    }
+    h, x = normal(1, (2, 5)), X[:, 0]
+
+    def lin(name: str, v):  # type: ignore[no-untyped-def]
+        return v @ p[name]["kernel"] + p[name].get("bias", 0.0)
+
+    r = jax.nn.sigmoid(lin("ir", x) + lin("hr", h))
+    z = jax.nn.sigmoid(lin("iz", x) + lin("hz", h))
+    n = jnp.tanh(lin("in", x) + r * lin("hn", h))
+    h2, y = cell.apply(variables, h, x)
+    np.testing.assert_allclose(h2, (1 - z) * n + z * h, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(y, h2)
+
+
+@pytest.mark.parametrize("kind", sorted(CELLS))
+def test_rnn_is_the_cell_in_a_loop(kind: str) -> None:
+    """RNN = the cell applied step by step with the params under "cell"."""
+    rnn = nn.RNN(CELLS[kind](4), return_carry=True)
+    variables = fake_init(rnn, X)
+    assert list(variables["params"]) == ["cell"]
+    carry, ys = rnn.apply(variables, X)
+    assert ys.shape == (2, 4, 4)
+    cell = CELLS[kind](4)
+    c = cell.initialize_carry(KEY, X[:, 0].shape)
+    cell_vars = {"params": variables["params"]["cell"]}
+    for t in range(X.shape[1]):
+        c, y = cell.apply(cell_vars, c, X[:, t])
+        np.testing.assert_allclose(ys[:, t], y, rtol=1e-5, atol=1e-6)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), carry, c)
+    # time-major layout gives the same numbers, transposed
+    ys_tm = nn.RNN(CELLS[kind](4), time_major=True).apply(variables, X.swapaxes(0, 1))
+    np.testing.assert_allclose(ys_tm.swapaxes(0, 1), ys, rtol=1e-6)
+
+
+def test_rnn_seq_lengths_and_reverse() -> None:
+    rnn = nn.RNN(nn.GRUCell(3), return_carry=True)
+    variables = fake_init(rnn, X)
+    lengths = jnp.array([2, 4])
+    carry, ys = rnn.apply(variables, X, seq_lengths=lengths)
+    np.testing.assert_allclose(carry[0], ys[0, 1], rtol=1e-6)  # the last valid step
+    np.testing.assert_allclose(carry[1], ys[1, 3], rtol=1e-6)
+    # reverse + keep_order on sequence 0 (length 2) = forward run on its flipped prefix
+    _, back = rnn.apply(variables, X, seq_lengths=lengths, reverse=True, keep_order=True)
+    _, fwd = rnn.apply(variables, X[:1, 1::-1])
+    np.testing.assert_allclose(back[0, :2], fwd[0, ::-1], rtol=1e-5, atol=1e-6)
+    padded = jnp.array([[1, 0, 0], [2, 3, 0], [4, 5, 6]])
+    flipped = flip_sequences(padded, jnp.array([1, 2, 3]), num_batch_dims=1, time_major=False)
+    np.testing.assert_array_equal(flipped, [[1, 0, 0], [3, 2, 0], [6, 5, 4]])
+
+
+def test_rnn_inside_a_model_under_jit_and_grad() -> None:
+    class Model(nn.Module):
+        @nn.compact
+        def __call__(self, x):  # type: ignore[no-untyped-def]
+            return nn.Dense(1)(nn.RNN(nn.LSTMCell(4))(x)[:, -1])
+
+    model = Model()
+    variables = fake_init(model, X)
+    assert sorted(variables["params"]) == ["Dense_0", "LSTMCell_0"]  # as flax names them
+    loss = jax.jit(jax.grad(lambda v: model.apply(v, X).sum()))
+    grads = loss(variables)
+    assert jax.tree.map(jnp.shape, grads) == jax.tree.map(jnp.shape, variables)
+    assert all(float(jnp.abs(g).sum()) > 0 for g in jax.tree.leaves(grads))
+
+
+@few(0.4)
+@given(st.sampled_from(sorted(CELLS)), st.integers(1, 3), st.booleans(), st.integers(0, 3))
+def test_gradients(device, kind, steps, reverse, seed) -> None:  # type: ignore[no-untyped-def]
+    """d RNN / d (inputs, every cell parameter, the initial carry) over a few steps."""
+    rnn = nn.RNN(CELLS[kind](2), return_carry=True, reverse=reverse)
+    x = normal(seed, (1, steps, 2))
+    variables = fake_init(rnn, x, seed=seed)
+    carry = jax.tree.map(
+        lambda s: normal(seed + 1, s.shape, 0.5), rnn.cell.initialize_carry(KEY, (1, 2))
+    )
+
+    def f(variables, x, carry):  # type: ignore[no-untyped-def]
+        return rnn.apply(variables, x, initial_carry=carry)
+
+    with on_device(device):
+        check_grads(f, (variables, x, carry))
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (
+            lambda: nn.LSTMCell(4).init(KEY, (jnp.zeros((2, 3)), jnp.zeros((2, 3))), X[:, 0]),
+            "LSTMCell: the carry has hidden size 3 but features=4",
+        ),
+        (
+            lambda: nn.GRUCell(4).init(KEY, jnp.zeros((2, 5)), X[:, 0]),
+            "GRUCell: the carry has hidden size 5 but features=4",
+        ),
+        (lambda: nn.RNN(nn.LSTMCell(4)).init(KEY, jnp.zeros((3,))), "needs a time axis"),
+    ],
+)
+def test_errors(make, match) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match=match):
+        make()
