@@ -140,6 +140,17 @@ def _sine(
     return x, y.astype(jnp.float32)
 
 
+def _jitter_and_shuffle(
+    noise_key: PRNGKeyArray, perm_key: PRNGKeyArray, x: Array, y: Array, std: float
+) -> tuple[Array, Array]:
+    """Add Gaussian noise of std ``std`` to the points ``x``, then shuffle ``(x, y)`` together.
+
+    The classification sets build their examples class by class; this hides that order."""
+    x = x + std * jax.random.normal(noise_key, x.shape, jnp.float32)
+    perm = jax.random.permutation(perm_key, x.shape[0])
+    return x[perm].astype(jnp.float32), y[perm]
+
+
 def two_moons(
     key: KeyLike, n: int = 200, *, noise: float = 0.1
 ) -> tuple[Float[Array, "n 2"], Int[Array, " n"]]:
@@ -163,9 +174,7 @@ def _two_moons(key: PRNGKeyArray, n: int, noise: float) -> tuple[Array, Array]:
     upper = jnp.stack([jnp.cos(t), jnp.sin(t)], axis=1)
     lower = jnp.stack([1.0 - jnp.cos(t), 0.5 - jnp.sin(t)], axis=1)
     x = jnp.where(y[:, None] == 0, upper, lower)
-    x = x + noise * jax.random.normal(ke, (n, 2), jnp.float32)
-    perm = jax.random.permutation(kp, n)
-    return x[perm].astype(jnp.float32), y[perm]
+    return _jitter_and_shuffle(ke, kp, x, y, noise)
 
 
 def spirals(
@@ -199,9 +208,7 @@ def _spirals(
     r = jax.random.uniform(kr, (n,), jnp.float32, 0.05, 1.0)
     a = 2.0 * math.pi * (turns * r + y / num_classes)
     x = r[:, None] * jnp.stack([jnp.cos(a), jnp.sin(a)], axis=1)
-    x = x + noise * jax.random.normal(ke, (n, 2), jnp.float32)
-    perm = jax.random.permutation(kp, n)
-    return x[perm].astype(jnp.float32), y[perm]
+    return _jitter_and_shuffle(ke, kp, x, y, noise)
 
 
 def blobs(
@@ -236,8 +243,5 @@ def _centers(key: PRNGKeyArray, num_classes: int, dim: int, lo: float, hi: float
 @partial(jax.jit, static_argnums=1)
 def _blobs(key: PRNGKeyArray, n: int, centers: Array, std: float) -> tuple[Array, Array]:
     _, ke, kp = jax.random.split(key, 3)
-    num_classes, dim = centers.shape
-    y = (jnp.arange(n) % num_classes).astype(jnp.int32)
-    x = centers[y] + std * jax.random.normal(ke, (n, dim), jnp.float32)
-    perm = jax.random.permutation(kp, n)
-    return x[perm], y[perm]
+    y = (jnp.arange(n) % centers.shape[0]).astype(jnp.int32)
+    return _jitter_and_shuffle(ke, kp, centers[y], y, std)

@@ -37,6 +37,7 @@ from minijax.optim.tree import (
     global_norm,
     safe_increment,
     tree_cast,
+    tree_cast_like,
     tree_full_like,
     tree_zeros_like,
     update_moment,
@@ -256,7 +257,7 @@ def scale_by_adam(
             is_leaf=lambda x: x is None,
         )
         mu = tree_cast(mu, mu_dtype)
-        nu = jax.tree.map(lambda n, old: n.astype(old.dtype), nu, state.nu)
+        nu = tree_cast_like(nu, state.nu)
         return updates, ScaleByAdamState(count=count, mu=mu, nu=nu)
 
     return GradientTransformation(init_fn, update_fn)

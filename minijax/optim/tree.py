@@ -22,6 +22,7 @@ __all__ = [
     "safe_increment",
     "tree_add",
     "tree_cast",
+    "tree_cast_like",
     "tree_full_like",
     "tree_scale",
     "tree_zeros_like",
@@ -69,6 +70,12 @@ def tree_cast(tree: Any, dtype: Any) -> Any:
     if dtype is None:
         return tree
     return jax.tree.map(lambda t: t.astype(dtype), tree)
+
+
+def tree_cast_like(tree: Any, like: Any) -> Any:
+    """Cast every leaf of ``tree`` to the dtype of the matching leaf of ``like``
+    (optax: ``optax.tree.cast_like``)."""
+    return jax.tree.map(lambda t, other: t.astype(other.dtype), tree, like)
 
 
 def global_norm(tree: Any) -> jax.Array:

@@ -23,7 +23,7 @@ from minijax.optim.base import (
     Updates,
 )
 from minijax.optim.combine import call_update
-from minijax.optim.tree import check_tree_match, safe_increment, tree_zeros_like
+from minijax.optim.tree import check_tree_match, safe_increment, tree_cast_like, tree_zeros_like
 from minijax.typing import Array, Bool, Int
 
 __all__ = [
@@ -150,7 +150,7 @@ class MultiSteps:
             acc_grads = jax.tree.map(
                 lambda g, a: self._accumulate(g, a, state.mini_step), updates, state.acc_grads
             )
-            acc_as_updates = jax.tree.map(lambda a, g: a.astype(g.dtype), acc_grads, updates)
+            acc_as_updates = tree_cast_like(acc_grads, updates)
             inner_updates, inner_state = call_update(
                 self._opt, acc_as_updates, state.inner_opt_state, params, extra_args
             )
@@ -172,7 +172,7 @@ class MultiSteps:
             return jax.tree.map(lambda u: emit * u, inner_updates), new_state
 
         def skip_update(updates: Updates, state: MultiStepsState, params: Params | None) -> Any:
-            acc_as_updates = jax.tree.map(lambda a, g: a.astype(g.dtype), state.acc_grads, updates)
+            acc_as_updates = tree_cast_like(state.acc_grads, updates)
             shapes, _ = jax.eval_shape(
                 lambda a, s, p: call_update(self._opt, a, s, p, extra_args),
                 acc_as_updates,

@@ -289,7 +289,6 @@ def fit(
         raise ValueError("fit(shuffle=True) needs a key (an int seed, a jax key or a KeyManager).")
 
     fused_run = scan_epoch(train_step, batch_size) if fused else None  # type: ignore[arg-type]
-    use_tqdm = progress
     history = History()
     global_step = 0
     bar = None
@@ -310,7 +309,7 @@ def fit(
                 if array_data and shuffle:
                     epoch_key, rngs = rngs.next("shuffle")  # type: ignore[union-attr]
                 desc = f"epoch {epoch + 1}/{epochs}"
-                bar = _progress_bar(steps_per_epoch, desc, use_tqdm)
+                bar = _progress_bar(steps_per_epoch, desc, progress)
                 step_metrics = []
                 if fused_run is not None:
                     new_state, stacked = fused_run(state, train_data, epoch_key)

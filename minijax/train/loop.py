@@ -20,7 +20,6 @@ The result is the same as the Python loop ``for b in batches: state, m = step(st
 """
 
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import jax
@@ -30,10 +29,6 @@ from minijax.data.loader import epoch_batches, num_examples
 __all__ = ["scan_epoch", "scan_repeat", "scan_steps"]
 
 Step = Callable[[Any, Any], tuple[Any, dict[str, Any]]]
-
-
-def _run_steps(step: Step, state: Any, batches: Any, unroll: int) -> tuple[Any, Any]:
-    return jax.lax.scan(step, state, batches, unroll=unroll)
 
 
 def scan_steps(
@@ -50,7 +45,11 @@ def scan_steps(
     ``batches`` is any pytree whose leaves have a leading ``num_steps`` axis;
     ``metrics`` comes back with the same leading axis (one entry per step).
     """
-    return jax.jit(partial(_run_steps, step, unroll=unroll), donate_argnums=(0,) if donate else ())
+
+    def run(state: Any, batches: Any) -> tuple[Any, Any]:
+        return jax.lax.scan(step, state, batches, unroll=unroll)
+
+    return jax.jit(run, donate_argnums=(0,) if donate else ())
 
 
 def scan_repeat(

@@ -171,10 +171,6 @@ def reduce(metric: Metric) -> Metric:
     return out
 
 
-def _is_metric(x: Any) -> bool:
-    return isinstance(x, Metric)
-
-
 def merge_all(a: dict[str, Metric], b: dict[str, Metric]) -> dict[str, Metric]:
     """Merge two dicts of metrics key by key (the keys must agree)."""
     if set(a) != set(b):
@@ -186,5 +182,5 @@ def compute_all(metrics: dict[str, Any]) -> dict[str, float]:
     """``{name: float(value)}``: computes :class:`Metric` values, converts plain scalars."""
     out: dict[str, float] = {}
     for k, v in metrics.items():
-        out[k] = float(v.compute()) if _is_metric(v) else float(jnp.asarray(v))
+        out[k] = float(v.compute()) if isinstance(v, Metric) else float(jnp.asarray(v))
     return out
