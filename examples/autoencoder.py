@@ -1,6 +1,6 @@
 """Getting started with modules: setup vs compact, init/apply, and an AutoEncoder.
 
-The programs of the post "getting started with Flax" (seed 001), with
+The programs of the post "getting started with Flax", with
 ``import flax.linen as nn`` replaced by ``import minijax.nn as nn``:
 
 * a ``setup``-style module (layers made in ``setup``, used in ``__call__``) and the

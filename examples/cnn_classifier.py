@@ -1,6 +1,6 @@
 """A single-layer CNN classifying handwritten digits, trained with a TrainState.
 
-The ``SingleLayerCNN`` of the slides "JAX / Flax intro" (seed 003): Conv with 16
+The ``SingleLayerCNN`` of the slides "JAX / Flax intro": Conv with 16
 5x5 filters, relu, 2x2 max pooling, Dense 1024, relu, Dense 10, softmax. The
 slides train it on 28x28 MNIST; here it reads the 8x8 digits that ship with
 scikit-learn (1797 images, no download), so the only change is the reshape.

@@ -1,6 +1,6 @@
 """The gradient of h(x1, x2) = 2 sin(x1) sin(x2), computed by jax and drawn as arrows.
 
-From the slides "JAX / Flax intro" (seed 003): jax is NumPy + ``jit`` + ``grad``.
+From the slides "JAX / Flax intro": jax is NumPy + ``jit`` + ``grad``.
 ``jax.grad(h, (0, 1))`` turns the Python function ``h`` into the function that
 returns the gradient vector (dh/dx1, dh/dx2); ``jax.jit`` compiles it; ``jax.vmap``
 evaluates it on a whole grid at once. The result is checked against the

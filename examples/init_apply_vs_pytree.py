@@ -1,6 +1,6 @@
 """The same Linear model written two ways: init/apply (minijax.nn) and module-as-pytree.
 
-The blog post on equinox (seed 000) contrasts two ways of managing parameters
+The blog post on equinox contrasts two ways of managing parameters
 in jax:
 
 * **init/apply** (stax, haiku, flax, minijax.nn): the module holds only its

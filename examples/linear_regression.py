@@ -1,6 +1,6 @@
 """Linear regression on y = 3x + 1 with SGD + momentum and a TrainState.
 
-The full program of the article "jax/flax and object orientation" (seed 002),
+The full program of the article "jax/flax and object orientation",
 with the imports swapped to minijax:
 
     import flax.linen as nn                                  -> import minijax.nn as nn

@@ -1,6 +1,6 @@
 """Polynomial regression three ways: pure jax, a minijax MLP, and per-example dropout.
 
-The blog post "Equinox and friends" (seed 004), on minijax:
+The blog post "Equinox and friends", on minijax:
 
 1. the data: a cubic with noise, standardized;
 2. a pure-jax model: ``forward(params, x)`` with a params dict, trained with plain

@@ -1,6 +1,6 @@
 """REINFORCE on CartPole, with the environment written in jax.numpy (no gym).
 
-The blog post on equinox (seed 000) goes on to try reinforcement learning. Here
+The blog post on equinox goes on to try reinforcement learning. Here
 the whole loop is jax: the CartPole physics (the classic control task: push a
 cart left or right to keep a pole upright, +1 reward per step, at most
 ``--horizon`` steps) is a pure function ``step(state, action)``; an episode is a

@@ -1,6 +1,6 @@
 """A tiny character-level GPT: causal self-attention trained on a sonnet, then sampled.
 
-The post "Equinox and friends" (seed 004) ends by announcing a GPT-2 follow-up.
+The post "Equinox and friends" ends by announcing a GPT-2 follow-up.
 This is that model at toy size, in minijax.nn: token and position ``Embed``
 tables, pre-norm blocks of ``LayerNorm -> SelfAttention`` (with
 ``make_causal_mask``, so position t sees only positions <= t) and

@@ -1,6 +1,6 @@
 """Transfer learning: reuse a trained CNN body under a new head, with the body frozen.
 
-The slides "JAX / Flax intro" (seed 003) point out that a model object holds no
+The slides "JAX / Flax intro" point out that a model object holds no
 parameter values: the params are a plain dict, so taking the trained part of
 one model and putting it into another is a dict operation. This script
 

@@ -48,7 +48,7 @@ def linear(
     noise: float = 0.1,
     x_range: tuple[float, float] = (-1.0, 1.0),
 ) -> tuple[Float[Array, "n 1"], Float[Array, "n 1"]]:
-    """The seed article's line ``y = slope * x + intercept`` (3 and 1) plus Gaussian noise.
+    """A noisy line ``y = slope*x + intercept`` (3 and 1), as in "jax/flax and object orientation".
 
     ``x`` is uniform in ``x_range``; ``noise`` is the noise's standard deviation
     (``0`` gives the exact line). Returns float32 ``x, y`` of shape ``(n, 1)``.
@@ -77,12 +77,14 @@ def polynomial(
     x_range: tuple[float, float] = (-10.0, 10.0),
     standardize: bool = False,
 ) -> tuple[Float[Array, "n 1"], Float[Array, "n 1"]]:
-    """Seed 004's data: ``x = linspace(*x_range, n)``, ``y = polyval(coefficients, x) + noise``.
+    """Polynomial data ``y = polyval(coefficients, x) + noise``, as in "Equinox and friends".
+
+    ``x = linspace(*x_range, n)``.
 
     ``coefficients`` go from the highest power down (``numpy.polyval``'s order):
     the default is ``x**3 - 2x**2 + x - 2``. ``noise`` is the standard deviation of
     the Gaussian noise. ``standardize=True`` rescales ``x`` and ``y`` to mean 0 and
-    standard deviation 1, as the seed does before training. Shapes ``(n, 1)``, float32.
+    standard deviation 1, as the post does before training. Shapes ``(n, 1)``, float32.
     """
     _check_n(n)
     coeffs = jnp.asarray(coefficients, jnp.float32)

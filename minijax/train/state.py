@@ -1,10 +1,10 @@
 """``TrainState``: everything that changes during training, in one immutable pytree.
 
-The seed article's story in four lines: an object that updates itself hides its
-state; jax wants the state *outside*, passed in and returned; the state of a
-training run is the parameters *and* the optimizer's state (momentum, Adam's
-moments, step counts); so put both in one frozen dataclass that knows how to
-make its successor::
+The story of the article "jax/flax and object orientation" in four lines: an object
+that updates itself hides its state; jax wants the state *outside*, passed in and
+returned; the state of a training run is the parameters *and* the optimizer's state
+(momentum, Adam's moments, step counts); so put both in one frozen dataclass that
+knows how to make its successor::
 
     state = TrainState.create(apply_fn=model.apply, params=params, tx=optax.sgd(0.1, 0.9))
     state = state.apply_gradients(grads=grads)     # a NEW state; the old one is unchanged

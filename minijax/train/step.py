@@ -1,6 +1,7 @@
 """Build ``train_step`` and ``eval_step`` functions from a loss function.
 
-The pattern every jax training loop is made of (the seed article's ``train_step``)::
+The pattern every jax training loop is made of (the ``train_step`` of the article
+"jax/flax and object orientation")::
 
     @functools.partial(jax.jit, donate_argnums=0)
     def train_step(state, batch):

@@ -1,6 +1,6 @@
 """minijax.optim and optax are interchangeable both ways: a minijax transformation
 inside ``optax.chain`` and flax's ``TrainState``, an optax one inside minijax's
-``chain`` and ``masked``; and code written for optax (the seed's linear
+``chain`` and ``masked``; and code written for optax (the article's linear
 regression, reading the momentum from ``opt_state[0][0]``) runs unchanged."""
 
 from typing import Any
@@ -82,8 +82,8 @@ class Linear(flax_nn.Module):
         return self.dense(x)
 
 
-def seed_002_regression(lib: Any, steps: int = 30) -> tuple[Any, list[float]]:
-    """The linear regression of the seed article, with ``lib`` as ``optax``."""
+def article_regression(lib: Any, steps: int = 30) -> tuple[Any, list[float]]:
+    """The linear regression of "jax/flax and object orientation", ``lib`` as ``optax``."""
     x = jnp.arange(-1, 1, 0.01).reshape(200, 1)
     ds = {"input": x, "output": 3 * x + 1}
     model = Linear()
@@ -111,8 +111,8 @@ def seed_002_regression(lib: Any, steps: int = 30) -> tuple[Any, list[float]]:
 
 
 def test_seed_002_linear_regression_in_flax_train_state() -> None:
-    ours, ours_momentum = seed_002_regression(mo)
-    theirs, theirs_momentum = seed_002_regression(optax)
+    ours, ours_momentum = article_regression(mo)
+    theirs, theirs_momentum = article_regression(optax)
     tree_equal(ours.params, theirs.params)
     assert ours_momentum == theirs_momentum
     assert type(ours.opt_state[0]).__name__ == "TraceState"

@@ -29,7 +29,7 @@ DS = {"input": X, "output": 3 * X + 1}
 
 
 def seed_train_step(state, batch):
-    """The seed article's train_step, verbatim (optax's l2_loss)."""
+    """The train_step of "jax/flax and object orientation", verbatim (optax's l2_loss)."""
 
     def loss_fn(params):
         pred_y = state.apply_fn({"params": params}, batch["input"])
@@ -78,7 +78,7 @@ def test_seed_program_matches_flax_bitwise():
     assert np.asarray(loss_a).tobytes() == np.asarray(loss_b).tobytes()
     for a, b in zip(jax.tree.leaves(ours.params), jax.tree.leaves(theirs.params), strict=True):
         assert np.asarray(a).tobytes() == np.asarray(b).tobytes()
-    # the seed reads the momentum as state.opt_state[0][0]
+    # the article reads the momentum as state.opt_state[0][0]
     mom = ours.opt_state[0][0]["dense"]["kernel"]
     np.testing.assert_array_equal(mom, theirs.opt_state[0][0]["dense"]["kernel"])
     assert int(ours.step) == 100
