@@ -3,8 +3,11 @@
 * :class:`Module`, :func:`compact`, :func:`nowrap`, :func:`merge_param`: the module
   system (``module.py``), on the variable store of ``scope.py``.
 * ``initializers``, activations (``relu``, ``gelu``, ``softmax``, ...).
-* Layers: :class:`Dense`, :class:`Embed`, :class:`Dropout`, :class:`BatchNorm`,
-  :class:`Sequential`, :class:`MLP`; and :func:`tabulate` / :func:`summary`.
+* Layers: :class:`Dense`, :class:`Embed`, :class:`Dropout`, :class:`Sequential`,
+  :class:`MLP`; ``Conv`` / ``ConvTranspose``; ``BatchNorm``, ``LayerNorm``,
+  ``RMSNorm``, ``GroupNorm``; attention (``MultiHeadDotProductAttention``,
+  ``dot_product_attention``, masks); recurrent cells and ``RNN``; pooling
+  functions; and :func:`tabulate` / :func:`summary`.
 """
 
 from minijax.nn import initializers

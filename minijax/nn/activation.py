@@ -1,6 +1,8 @@
-"""Activation functions, written on ``jax.numpy``/``lax`` (flax re-exports ``jax.nn``'s).
+"""Activation functions, written on ``jax.numpy``/``lax``.
 
 Each is elementwise unless it takes an ``axis``; each keeps the input's shape.
+In flax these are ``nn.relu``, ``nn.gelu``, ... : re-exports of ``jax.nn``'s
+functions of the same names, with the same arguments and defaults as here.
 """
 
 import math

@@ -72,7 +72,8 @@ def dot_product_attention_weights(
 
     Dropout (when ``not deterministic and dropout_rate > 0``) multiplies the weights
     by ``bernoulli(dropout_rng, 1 - rate) / (1 - rate)``; with ``broadcast_dropout``
-    one mask of shape ``(heads, q, k)`` is shared by every batch element.
+    one mask of shape ``(q, k)`` is shared by every batch element and every head
+    (as flax).
     """
     query, key = promote_dtype(query, key, dtype=dtype)
     dtype = query.dtype
@@ -91,7 +92,7 @@ def dot_product_attention_weights(
                 "need a dropout_rng key; pass dropout_rng=... or deterministic=True."
             )
         keep_prob = 1.0 - dropout_rate
-        # broadcast: one mask (heads, q, k) for every batch element
+        # broadcast: one (q, k) mask for every batch element and head
         shape = (1,) * (key.ndim - 2) + weights.shape[-2:] if broadcast_dropout else weights.shape
         keep = jax.random.bernoulli(dropout_rng, keep_prob, shape)
         weights = weights * (keep.astype(dtype) / jnp.asarray(keep_prob, dtype=dtype))
@@ -160,10 +161,14 @@ def make_causal_mask(
     return make_attention_mask(idxs, idxs, jnp.greater_equal, extra_batch_dims, dtype)
 
 
-def combine_masks(*masks: Array | None, dtype: Any = jnp.float32) -> Array | None:
+@typed
+def combine_masks(
+    *masks: Shaped[ArrayIn, "..."] | None, dtype: Any = jnp.float32
+) -> Shaped[Array, "..."] | None:
     """The logical AND of the masks that are not None, as ``dtype`` (flax: same name).
 
-    All masks must have the same rank; None when no mask is given.
+    ``mask[...] = m_1[...] and m_2[...] and ...`` with broadcasting. All masks must
+    have the same rank; None when no mask is given.
     """
     present = [m for m in masks if m is not None]
     if not present:
@@ -174,7 +179,7 @@ def combine_masks(*masks: Array | None, dtype: Any = jnp.float32) -> Array | Non
             f"combine_masks: the masks have different ranks {ranks}; give every mask the "
             "same number of axes, e.g. (batch, 1, q, k), with size-1 axes to broadcast."
         )
-    mask = present[0]
+    mask = jnp.asarray(present[0])
     for other in present[1:]:
         mask = jnp.logical_and(mask, other)
     return mask.astype(dtype)
@@ -220,10 +225,10 @@ class DenseGeneral(Module):
             if not -inputs.ndim <= a < inputs.ndim:
                 raise ValueError(
                     f"{type(self).__name__}: axis {a} is out of range for an input of "
-                    f"shape {inputs.shape}."
+                    f"shape {inputs.shape}; use axes in [-{inputs.ndim}, {inputs.ndim - 1}]."
                 )
         axis = tuple(sorted({a % inputs.ndim for a in axis_in}))
-        n_in, n_out = len(axis), len(features)
+        n_in = len(axis)
         kernel_init, bias_init = self.kernel_init, self.bias_init
 
         def kernel_init_flat(rng: Any, shape: tuple[int, ...], dtype: Any = jnp.float32) -> Any:
@@ -244,7 +249,6 @@ class DenseGeneral(Module):
         assert inputs is not None and kernel is not None
         contract = (axis, tuple(range(n_in)))
         y = lax.dot_general(inputs, kernel, (contract, ((), ())), precision=self.precision)
-        del n_out
         return y if bias is None else y + bias
 
 

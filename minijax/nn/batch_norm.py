@@ -1,13 +1,17 @@
-"""``BatchNorm`` (flax: ``BatchNorm`` in ``flax/linen/normalization.py``)."""
+"""``BatchNorm`` (flax: ``BatchNorm`` in ``flax/linen/normalization.py``).
+
+It shares the statistics (:func:`~minijax.nn.normalization.compute_stats`) and the
+rescaling (:func:`~minijax.nn.normalization.normalize`) with LayerNorm, as in flax.
+"""
 
 from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
 from minijax.nn import initializers
 from minijax.nn.module import Module, compact, merge_param
+from minijax.nn.normalization import canonicalize_axes, compute_stats, normalize
 from minijax.typing import Array, Inexact, Num, typed
 
 __all__ = ["BatchNorm"]
@@ -31,7 +35,17 @@ class BatchNorm(Module):
     ``init`` the running statistics stay at mean 0, var 1, as in flax, whatever
     the inputs. Evaluation (``use_running_average=True``) uses ``ra`` instead.
 
-    Statistics are computed in at least float32.
+    Statistics are computed in at least float32. ``axis_name`` (inside ``jax.pmap``
+    or ``shard_map``) averages the statistics over that axis's devices.
+
+    Attributes:
+      use_running_average: evaluate with the running statistics; may instead be
+        given to ``__call__`` (exactly one of the two).
+      axis: the feature axis or axes (default -1); the others are reduced.
+      momentum: the fraction of the running statistics kept per step (default 0.99).
+      epsilon: added to the variance (default 1e-5).
+      dtype, param_dtype, use_bias, use_scale, bias_init, scale_init: as LayerNorm.
+      axis_name: the mapped axis to average the batch statistics over (default None).
     """
 
     use_running_average: bool | None = None
@@ -51,12 +65,12 @@ class BatchNorm(Module):
     def __call__(
         self, x: Num[ArrayIn, "*shape"], use_running_average: bool | None = None
     ) -> Inexact[Array, "*shape"]:
+        """Normalize ``x``; the output has the input's shape (and an inexact dtype)."""
         use_running_average = merge_param(
             "use_running_average", self.use_running_average, use_running_average
         )
         x = jnp.asarray(x)
-        axes = self.axis if isinstance(self.axis, tuple) else (self.axis,)
-        feature_axes = tuple(a % x.ndim for a in axes)
+        feature_axes = canonicalize_axes(x.ndim, self.axis, type(self).__name__)
         reduction_axes = tuple(i for i in range(x.ndim) if i not in feature_axes)
         feature_shape = tuple(x.shape[a] for a in feature_axes)
         ra_mean = self.variable("batch_stats", "mean", jnp.zeros, feature_shape, jnp.float32)
@@ -65,32 +79,15 @@ class BatchNorm(Module):
         if use_running_average:
             mean, var = ra_mean.value, ra_var.value
         else:
-            stats_dtype = jnp.promote_types(self.dtype or x.dtype, jnp.float32)
-            xs = x.astype(stats_dtype)
-            mean = xs.mean(reduction_axes)
-            mean2 = (xs * xs).mean(reduction_axes)
-            if self.axis_name is not None and not self.is_initializing():
-                mean, mean2 = lax.pmean((mean, mean2), self.axis_name)  # type: ignore[no-untyped-call]
-            var = jnp.maximum(0.0, mean2 - mean * mean)
-            if not self.is_initializing():
+            initializing = self.is_initializing()
+            mean, var = compute_stats(
+                x, reduction_axes, self.dtype, axis_name=None if initializing else self.axis_name
+            )
+            if not initializing:
                 ra_mean.value = self.momentum * ra_mean.value + (1 - self.momentum) * mean
                 ra_var.value = self.momentum * ra_var.value + (1 - self.momentum) * var
 
-        # Broadcast the per-feature arrays against x.
-        shape = [x.shape[i] if i in feature_axes else 1 for i in range(x.ndim)]
-        y = x - mean.reshape(shape)
-        mul = lax.rsqrt(var + self.epsilon).reshape(shape)
-        args = [x]
-        if self.use_scale:
-            scale = self.param("scale", self.scale_init, feature_shape, self.param_dtype)
-            mul = mul * scale.reshape(shape)
-            args.append(scale)
-        y = y * mul
-        if self.use_bias:
-            bias = self.param("bias", self.bias_init, feature_shape, self.param_dtype)
-            y = y + bias.reshape(shape)
-            args.append(bias)
-        dtype = self.dtype or jnp.result_type(*args)
-        if not jnp.issubdtype(dtype, jnp.inexact):
-            dtype = jnp.float32
-        return jnp.asarray(y, dtype)
+        return normalize(
+            self, x, mean, var, reduction_axes, feature_axes, self.dtype, self.param_dtype,
+            self.epsilon, self.use_bias, self.use_scale, self.bias_init, self.scale_init,
+        )  # fmt: skip

@@ -24,13 +24,20 @@ class Sequential(Module):
 
     def __post_init__(self) -> None:
         if not isinstance(self.layers, Sequence):
-            raise ValueError(f"'layers' must be a sequence, got {type(self.layers).__name__!r}.")
+            raise ValueError(
+                f"Sequential: 'layers' must be a sequence, got {type(self.layers).__name__!r}; "
+                "pass a list or tuple of modules and functions."
+            )
         super().__post_init__()
 
     @compact
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """``layers[-1](...(layers[1](layers[0](*args, **kwargs))))``."""
         if not self.layers:
-            raise ValueError(f"Sequential {self.name or ''} has no layers.")
+            raise ValueError(
+                f"Sequential {self.name or '<unnamed>'} has no layers: pass at least one, "
+                "e.g. Sequential([Dense(8), relu, Dense(1)])."
+            )
         outputs = self.layers[0](*args, **kwargs)
         for layer in self.layers[1:]:
             if isinstance(outputs, tuple):
@@ -59,6 +66,7 @@ class MLP(Module):
 
     @compact
     def __call__(self, x: Any) -> Any:
+        """``x -> Dense_0 -> activation -> Dense_1 -> ... -> Dense_{n-1}``."""
         for i, features in enumerate(self.features):
             x = Dense(
                 features,

@@ -124,9 +124,11 @@ def _tuple(name: str, layer: str, value: int | Sequence[int] | None, n: int) -> 
 
 
 def _kernel_size(layer: str, kernel_size: int | Sequence[int]) -> tuple[int, ...]:
+    """``kernel_size`` as a tuple (an int is 1-D), checked to be positive."""
     if isinstance(kernel_size, (int, np.integer)):
-        return (int(kernel_size),)
-    size = tuple(int(k) for k in kernel_size)
+        size: tuple[int, ...] = (int(kernel_size),)
+    else:
+        size = tuple(int(k) for k in kernel_size)
     if not size or any(k < 1 for k in size):
         raise ValueError(
             f"{layer}: kernel_size={kernel_size!r} must be a positive int or a non-empty "
@@ -197,6 +199,44 @@ def _explicit_padding(
     dilated_in = [(n - 1) * d + 1 for n, d in zip(spatial, input_dilation, strict=True)]
     dilated_k = [(k - 1) * r + 1 for k, r in zip(kernel_size, kernel_dilation, strict=True)]
     return list(lax.padtype_to_pads(dilated_in, dilated_k, strides, padding))
+
+
+def _kernel_and_bias(
+    module: "Conv | ConvTranspose", layer: str, inputs: Array, kernel_shape: tuple[int, ...]
+) -> tuple[Array, Array, Array | None]:
+    """Create ``kernel`` (times ``mask``) and ``bias``; promote them with ``inputs``.
+
+    Returns ``(inputs, kernel, bias)`` in ``module.dtype`` (or their common dtype),
+    ``bias`` None without ``use_bias``. Runs inside the module's compact method.
+    """
+    mask = module.mask
+    if mask is not None and tuple(mask.shape) != kernel_shape:
+        raise ValueError(
+            f"{layer}: mask has shape {tuple(mask.shape)} but the kernel has shape "
+            f"{kernel_shape}; pass a mask of the kernel's shape (*kernel_size, in, out)."
+        )
+    kernel = module.param("kernel", module.kernel_init, kernel_shape, module.param_dtype)
+    if mask is not None:
+        kernel = kernel * mask
+    bias = (
+        module.param("bias", module.bias_init, (module.features,), module.param_dtype)
+        if module.use_bias
+        else None
+    )
+    lhs, kernel, bias = promote_dtype(inputs, kernel, bias, dtype=module.dtype)
+    assert lhs is not None and kernel is not None
+    return lhs, kernel, bias
+
+
+def _add_bias_and_unflatten(
+    y: Array, bias: Array | None, batch_shape: tuple[int, ...] | None
+) -> Array:
+    """``y + bias``, with the batch axes that ``_flatten_batch`` merged split again."""
+    if bias is not None:
+        y = y + bias
+    if batch_shape is not None:
+        y = jnp.reshape(y, (*batch_shape, *y.shape[1:]))
+    return y
 
 
 # --- layers ---------------------------------------------------------------------------
@@ -279,21 +319,7 @@ class Conv(Module):
                 f"features that is a multiple of {groups}."
             )
         kernel_shape = (*kernel_size, in_features // groups, self.features)
-        if self.mask is not None and tuple(self.mask.shape) != kernel_shape:
-            raise ValueError(
-                f"{layer}: mask has shape {tuple(self.mask.shape)} but the kernel has shape "
-                f"{kernel_shape}; the mask must have the kernel's shape."
-            )
-        kernel = self.param("kernel", self.kernel_init, kernel_shape, self.param_dtype)
-        if self.mask is not None:
-            kernel = kernel * self.mask
-        bias = (
-            self.param("bias", self.bias_init, (self.features,), self.param_dtype)
-            if self.use_bias
-            else None
-        )
-        lhs, kernel, bias = promote_dtype(inputs, kernel, bias, dtype=self.dtype)
-        assert lhs is not None and kernel is not None
+        lhs, kernel, bias = _kernel_and_bias(self, layer, inputs, kernel_shape)
         if isinstance(padding, str) and any(d != 1 for d in input_dilation):
             padding = _explicit_padding(
                 padding, lhs.shape[1:-1], kernel_size, strides, input_dilation,
@@ -310,11 +336,7 @@ class Conv(Module):
             feature_group_count=groups,
             precision=self.precision,
         )
-        if bias is not None:
-            y = y + bias
-        if batch_shape is not None:
-            y = jnp.reshape(y, (*batch_shape, *y.shape[1:]))
-        return y
+        return _add_bias_and_unflatten(y, bias, batch_shape)
 
 
 class ConvTranspose(Module):
@@ -387,21 +409,7 @@ class ConvTranspose(Module):
             kernel_shape = (*kernel_size, self.features, in_features)
         else:
             kernel_shape = (*kernel_size, in_features, self.features)
-        if self.mask is not None and tuple(self.mask.shape) != kernel_shape:
-            raise ValueError(
-                f"{layer}: mask has shape {tuple(self.mask.shape)} but the kernel has shape "
-                f"{kernel_shape}; the mask must have the kernel's shape."
-            )
-        kernel = self.param("kernel", self.kernel_init, kernel_shape, self.param_dtype)
-        if self.mask is not None:
-            kernel = kernel * self.mask
-        bias = (
-            self.param("bias", self.bias_init, (self.features,), self.param_dtype)
-            if self.use_bias
-            else None
-        )
-        lhs, kernel, bias = promote_dtype(inputs, kernel, bias, dtype=self.dtype)
-        assert lhs is not None and kernel is not None
+        lhs, kernel, bias = _kernel_and_bias(self, layer, inputs, kernel_shape)
         y = lax.conv_transpose(
             lhs,
             kernel,
@@ -413,11 +421,7 @@ class ConvTranspose(Module):
         )
         if circular:
             y = _wrap_circular(y, lhs.shape[1:-1], strides, self.transpose_kernel)
-        if bias is not None:
-            y = y + bias
-        if batch_shape is not None:
-            y = jnp.reshape(y, (*batch_shape, *y.shape[1:]))
-        return y
+        return _add_bias_and_unflatten(y, bias, batch_shape)
 
 
 def _wrap_circular(

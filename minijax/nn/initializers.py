@@ -189,7 +189,10 @@ def variance_scaling(
             "fan_geo_avg": (fan_in * fan_out) ** 0.5,
         }
         if mode not in denominators:
-            raise ValueError(f"invalid mode for variance_scaling: {mode!r}")
+            raise ValueError(
+                f"variance_scaling: invalid mode {mode!r}; use 'fan_in', 'fan_out', "
+                "'fan_avg' or 'fan_geo_avg'."
+            )
         variance = jnp.array(scale / denominators[mode], dtype)
         if distribution == "truncated_normal":
             stddev = jnp.sqrt(variance) / jnp.array(TRUNCATED_NORMAL_STDDEV, dtype)
@@ -198,7 +201,10 @@ def variance_scaling(
             return jax.random.normal(key, shape, dtype) * jnp.sqrt(variance)
         if distribution == "uniform":
             return jax.random.uniform(key, shape, dtype, -1) * jnp.sqrt(3 * variance)
-        raise ValueError(f"invalid distribution for variance_scaling: {distribution!r}")
+        raise ValueError(
+            f"variance_scaling: invalid distribution {distribution!r}; use "
+            "'truncated_normal', 'normal' or 'uniform'."
+        )
 
     return init
 
@@ -235,7 +241,10 @@ def orthogonal(
         shape = tuple(int(d) for d in shape)
         dtype = _dtype(dtype)
         if len(shape) < 2:
-            raise ValueError("orthogonal initializer requires at least a 2-D shape")
+            raise ValueError(
+                f"orthogonal: the shape {shape} has {len(shape)} axes, but an orthogonal "
+                "weight must be at least 2-D (rows and columns); give a 2-D or larger shape."
+            )
         if 0 in shape:
             return jnp.zeros(shape, dtype)
         n_cols = shape[column_axis]

@@ -37,7 +37,10 @@ def promote_dtype(*args: Any, dtype: Dtype | None = None, inexact: bool = True) 
 
 
 class Dense(Module):
-    """``y = x @ kernel + bias`` over the last axis.
+    """``y = x @ kernel + bias`` over the last axis (flax: ``nn.Dense``).
+
+    ``y[..., j] = sum_i x[..., i] kernel[i, j] + bias[j]``, computed by
+    ``lax.dot_general``; parameters ``kernel (in, features)`` and ``bias (features,)``.
 
     Attributes:
         features: output size.
@@ -60,6 +63,7 @@ class Dense(Module):
     @compact
     @typed
     def __call__(self, inputs: Num[ArrayIn, "*batch in"]) -> Inexact[Array, "*batch features"]:
+        """Apply the affine map to the last axis of ``inputs``."""
         kernel = self.param(
             "kernel", self.kernel_init, (jnp.shape(inputs)[-1], self.features), self.param_dtype
         )
@@ -78,7 +82,10 @@ class Dense(Module):
 
 
 class Embed(Module):
-    """A lookup table: integer ids ``(*batch,)`` -> vectors ``(*batch, features)``.
+    """A lookup table of vectors, one row per integer id (flax: ``nn.Embed``).
+
+    ``y[..., :] = embedding[ids[...], :]``: ids ``(*batch,)`` give vectors
+    ``(*batch, features)``.
 
     ``attend(query)`` reuses the table as an output layer: ``query @ embedding.T``
     gives one logit per id (weight tying in language models).
@@ -107,6 +114,7 @@ class Embed(Module):
 
     @typed
     def __call__(self, inputs: Shaped[ArrayIn, "*batch"]) -> Shaped[Array, "*batch features"]:
+        """The rows of the table for the integer ids ``inputs``."""
         if not jnp.issubdtype(inputs.dtype, jnp.integer):
             raise ValueError(
                 f"Embed takes integer ids, got dtype {inputs.dtype}: cast with "
@@ -121,5 +129,6 @@ class Embed(Module):
     def attend(
         self, query: Float[ArrayIn, "*batch features"]
     ) -> Inexact[Array, "*batch num_embeddings"]:
+        """``query @ embedding.T``: one logit per id (flax: ``Embed.attend``)."""
         query, embedding = promote_dtype(query, self.embedding, dtype=self.dtype)
         return jnp.dot(query, embedding.T)

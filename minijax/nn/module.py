@@ -394,12 +394,7 @@ class Module:
         args: tuple[Any, ...],
         kwargs: Mapping[str, Any],
     ) -> tuple[Any, dict[str, Any]]:
-        if rngs is None:
-            rngs = {}
-        elif not isinstance(rngs, Mapping):
-            rngs = {"params": rngs}
-        rngs = {k: mrandom.as_key(v) for k, v in rngs.items()}
-        store = Store(variables, rngs, mutable, initializing)
+        store = Store(variables, _rng_streams(rngs), mutable, initializing)
         root = self.clone(parent=Scope(store), name=self.name)
         if method is None:
             fun = type(self).__call__
@@ -466,8 +461,15 @@ class Module:
     ) -> "Module":
         """A bound copy for interactive use: ``model.bind(variables).encoder(x)``."""
         check_variables(variables)
-        if rngs is not None and not isinstance(rngs, Mapping):
-            rngs = {"params": rngs}
-        rngs = {k: mrandom.as_key(v) for k, v in (rngs or {}).items()}
-        return self.clone(parent=Scope(Store(variables, rngs, mutable, False)), name=self.name)
+        store = Store(variables, _rng_streams(rngs), mutable, False)
+        return self.clone(parent=Scope(store), name=self.name)
+
+
+def _rng_streams(rngs: Any) -> dict[str, Any]:
+    """``rngs`` as ``{stream: key}``: None is no streams, a lone key is ``params``'s."""
+    if rngs is None:
+        return {}
+    if not isinstance(rngs, Mapping):
+        rngs = {"params": rngs}
+    return {k: mrandom.as_key(v) for k, v in rngs.items()}
 

@@ -25,7 +25,7 @@ from jax import lax
 
 from minijax.nn import initializers
 from minijax.nn.module import Module, compact
-from minijax.typing import Array, Float, Inexact, typed
+from minijax.typing import Array, Float, Inexact, Num, typed
 
 ArrayIn = Array | np.ndarray  # eager callers may pass NumPy arrays, as with flax
 
@@ -48,10 +48,11 @@ def canonicalize_axes(rank: int, axes: Axes, layer: str = "normalization") -> tu
 
 @typed
 def compute_stats(
-    x: Inexact[ArrayIn, "..."],
+    x: Num[ArrayIn, "..."],
     axes: Axes,
     dtype: Any = None,
     *,
+    axis_name: str | None = None,
     use_mean: bool = True,
     use_fast_variance: bool = True,
 ) -> tuple[Float[Array, "..."], Float[Array, "..."]]:
@@ -60,28 +61,33 @@ def compute_stats(
     ``use_fast_variance``: ``var = max(0, E[x^2] - E[x]^2)`` (one fused pass; the
     ``max`` guards against a slightly negative round-off result), otherwise
     ``var = E[(x - E[x])^2]``. ``use_mean=False`` (RMSNorm): ``mean = 0`` and
-    ``var = E[x^2]``. The reduced axes are removed from both results.
+    ``var = E[x^2]``. The reduced axes are removed from both results. With
+    ``axis_name`` every mean ``E[.]`` is also averaged over the devices of that
+    mapped axis (``lax.pmean``), as BatchNorm does across data-parallel replicas.
     """
     dtype = jnp.promote_types(x.dtype if dtype is None else dtype, jnp.float32)
     x = jnp.asarray(x, dtype)
     axes_t = canonicalize_axes(x.ndim, axes)
+
+    def expect(v: Array) -> Array:
+        m = jnp.mean(v, axes_t)
+        return m if axis_name is None else lax.pmean(m, axis_name)  # type: ignore[no-untyped-call]
+
     if not use_mean:
-        var = jnp.mean(lax.square(x), axes_t)
+        var = expect(lax.square(x))
         return jnp.zeros_like(var), var
+    mean = expect(x)
     if use_fast_variance:
-        mean = jnp.mean(x, axes_t)
-        mean2 = jnp.mean(lax.square(x), axes_t)
-        return mean, jnp.maximum(0.0, mean2 - lax.square(mean))
-    mean = jnp.mean(x, axes_t)
-    var = jnp.mean(lax.square(x - jnp.expand_dims(mean, axes_t)), axes_t)
-    return mean, var
+        return mean, jnp.maximum(0.0, expect(lax.square(x)) - lax.square(mean))
+    return mean, expect(lax.square(x - jnp.expand_dims(mean, axes_t)))
 
 
+@typed
 def normalize(
     module: Module,
-    x: Array,
-    mean: Array,
-    var: Array,
+    x: Num[Array, "*shape"],
+    mean: Float[ArrayIn, "..."],
+    var: Float[ArrayIn, "..."],
     reduction_axes: Axes,
     feature_axes: Axes,
     dtype: Any,
@@ -91,13 +97,14 @@ def normalize(
     use_scale: bool,
     bias_init: Any,
     scale_init: Any,
-) -> Array:
+) -> Inexact[Array, "*shape"]:
     """``(x - mean) * rsqrt(var + eps) * scale + bias`` (flax: ``_normalize``).
 
     ``mean`` and ``var`` lack the ``reduction_axes``; they are broadcast back.
     ``scale`` and ``bias`` are parameters of ``module`` with the input's sizes on
     ``feature_axes`` (e.g. ``(features,)``), created in that order as in flax.
-    The result has ``dtype``, or the promoted type of ``x`` and the parameters.
+    The result has ``dtype``, or the promoted type of ``x`` and the parameters
+    (at least float32 when that is an integer type, as flax's ``canonicalize_dtype``).
     """
     reduction_axes = canonicalize_axes(x.ndim, reduction_axes)
     feature_axes = canonicalize_axes(x.ndim, feature_axes)
@@ -120,8 +127,11 @@ def normalize(
         bias = module.param("bias", bias_init, tuple(param_shape), param_dtype)
         y = y + bias.reshape(feature_shape)
         dtypes.append(bias.dtype)
-    out_dtype = dtype if dtype is not None else jnp.result_type(*dtypes)
-    return jnp.asarray(y, out_dtype)
+    if dtype is None:
+        dtype = jnp.result_type(*dtypes)
+        if not jnp.issubdtype(dtype, jnp.inexact):
+            dtype = jnp.promote_types(jnp.float32, dtype)
+    return jnp.asarray(y, dtype)
 
 
 class LayerNorm(Module):

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from minijax.typing import Array, Inexact, Real, typed
+from minijax.typing import Array, Inexact, Real, Shaped, typed
 
 __all__ = ["avg_pool", "max_pool", "min_pool", "pool"]
 
@@ -43,6 +43,7 @@ def _check_pool_args(
     strides: Sequence[int] | None,
     padding: Padding,
 ) -> tuple[tuple[int, ...], tuple[int, ...], Padding]:
+    """Check the pooling arguments; return ``(window, strides, padding)`` normalized."""
     window = tuple(int(w) for w in window_shape)
     n = len(window)
     if len(x_shape) < n + 1:
@@ -77,8 +78,9 @@ def _check_pool_args(
     return window, stride, tuple((p[0], p[1]) for p in pads)
 
 
+@typed
 def pool(
-    inputs: Array,
+    inputs: Shaped[ArrayIn, "*batch_and_spatial features"],
     init: Any,
     reduce_fn: Callable[[Array, Array], Array],
     window_shape: Sequence[int],
@@ -86,13 +88,16 @@ def pool(
     padding: Padding = "VALID",
     *,
     name: str = "pool",
-) -> Array:
+) -> Shaped[Array, "*out_batch_and_spatial features"]:
     """Reduce every window of ``inputs`` with ``reduce_fn`` (flax: ``nn.pooling.pool``).
 
-    ``inputs`` has shape ``(*batch, *spatial, features)`` with ``len(window_shape)``
-    spatial axes; with no batch axis a batch of one is added and removed again.
-    ``init`` is the identity of ``reduce_fn`` (``-inf`` for max, ``0`` for add).
+    ``y[b, i, c] = reduce_fn over p < window of x[b, i * stride + p - pad_low, c]``,
+    starting from ``init``, the identity of ``reduce_fn`` (``-inf`` for max, ``0``
+    for add), which padded positions also hold. ``inputs`` has shape ``(*batch,
+    *spatial, features)`` with ``len(window_shape)`` spatial axes; with no batch
+    axis a batch of one is added and removed again.
     """
+    inputs = jnp.asarray(inputs)
     window, stride, pads = _check_pool_args(name, inputs.shape, window_shape, strides, padding)
     num_batch = inputs.ndim - (len(window) + 1)
     squeeze = num_batch == 0
@@ -108,10 +113,12 @@ def pool(
 
 
 def _lowest(dtype: Any) -> Any:
+    """The identity of ``max``: ``-inf``, or the smallest integer of ``dtype``."""
     return -jnp.inf if jnp.issubdtype(dtype, jnp.inexact) else np.iinfo(dtype).min
 
 
 def _highest(dtype: Any) -> Any:
+    """The identity of ``min``: ``+inf``, or the largest integer of ``dtype``."""
     return jnp.inf if jnp.issubdtype(dtype, jnp.inexact) else np.iinfo(dtype).max
 
 

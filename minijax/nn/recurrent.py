@@ -19,7 +19,6 @@ biases as zeros, as flax.
 """
 
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import jax
@@ -31,7 +30,7 @@ from minijax.nn import initializers
 from minijax.nn.activation import sigmoid, tanh
 from minijax.nn.linear import Dense
 from minijax.nn.module import Module, compact, nowrap
-from minijax.typing import Array, Float, Inexact, PRNGKeyArray, typed
+from minijax.typing import Array, Float, Inexact, Integer, PRNGKeyArray, Shaped, typed
 
 __all__ = ["RNN", "GRUCell", "LSTMCell", "RNNCellBase", "gru_gates", "lstm_gates"]
 
@@ -45,15 +44,16 @@ default_recurrent_init = initializers.orthogonal()
 # --- the gate math, as pure functions ---------------------------------------------------
 
 
+@typed
 def lstm_gates(
-    c: Array,
-    pre_i: Array,
-    pre_f: Array,
-    pre_g: Array,
-    pre_o: Array,
+    c: Inexact[Array, "*batch hidden"],
+    pre_i: Inexact[Array, "*batch hidden"],
+    pre_f: Inexact[Array, "*batch hidden"],
+    pre_g: Inexact[Array, "*batch hidden"],
+    pre_o: Inexact[Array, "*batch hidden"],
     gate_fn: Callable[[Array], Array] = jax.nn.sigmoid,
     activation_fn: Callable[[Array], Array] = jnp.tanh,
-) -> tuple[Array, Array]:
+) -> tuple[Inexact[Array, "*batch hidden"], Inexact[Array, "*batch hidden"]]:
     """One LSTM update from the gate pre-activations: returns ``(new_c, new_h)``.
 
     ::
@@ -71,17 +71,18 @@ def lstm_gates(
     return new_c, o * activation_fn(new_c)
 
 
+@typed
 def gru_gates(
-    h: Array,
-    x_r: Array,
-    x_z: Array,
-    x_n: Array,
-    h_r: Array,
-    h_z: Array,
-    h_n: Array,
+    h: Inexact[Array, "*batch hidden"],
+    x_r: Inexact[Array, "*batch hidden"],
+    x_z: Inexact[Array, "*batch hidden"],
+    x_n: Inexact[Array, "*batch hidden"],
+    h_r: Inexact[Array, "*batch hidden"],
+    h_z: Inexact[Array, "*batch hidden"],
+    h_n: Inexact[Array, "*batch hidden"],
     gate_fn: Callable[[Array], Array] = jax.nn.sigmoid,
     activation_fn: Callable[[Array], Array] = jnp.tanh,
-) -> Array:
+) -> Inexact[Array, "*batch hidden"]:
     """One GRU update from the input and hidden projections: returns ``new_h``.
 
     ::
@@ -121,7 +122,54 @@ class RNNCellBase(Module):
         raise NotImplementedError
 
 
-class LSTMCell(RNNCellBase):
+class _GatedCell(RNNCellBase):
+    """The attributes :class:`LSTMCell` and :class:`GRUCell` share, and their Dense layers.
+
+    flax declares the same attributes on each cell; here they are written once.
+    """
+
+    features: int
+    gate_fn: Callable[..., Any] = sigmoid
+    activation_fn: Callable[..., Any] = tanh
+    kernel_init: Any = default_kernel_init
+    recurrent_kernel_init: Any = default_recurrent_init
+    bias_init: Any = initializers.zeros_init()
+    dtype: Any = None
+    param_dtype: Any = jnp.float32
+    carry_init: Any = initializers.zeros_init()
+
+    @nowrap
+    def _dense(self, name: str, use_bias: bool) -> Dense:
+        """The ``Dense(features)`` called ``name`` (``i*``: on the input, ``h*``: on ``h``).
+
+        Input kernels start from ``kernel_init``, hidden ones from
+        ``recurrent_kernel_init``.
+        """
+        return Dense(
+            self.features,
+            use_bias=use_bias,
+            kernel_init=self.kernel_init if name[0] == "i" else self.recurrent_kernel_init,
+            bias_init=self.bias_init,
+            dtype=self.dtype,
+            param_dtype=self.param_dtype,
+            name=name,
+        )
+
+    @nowrap
+    def _check_carry(self, h: Array) -> None:
+        if h.shape[-1] != self.features:
+            raise ValueError(
+                f"{type(self).__name__}: the carry has hidden size {h.shape[-1]} but "
+                f"features={self.features}. Make the carry with "
+                "cell.initialize_carry(rng, x.shape) for this same cell."
+            )
+
+    @property
+    def num_feature_axes(self) -> int:
+        return 1
+
+
+class LSTMCell(_GatedCell):
     r"""Long short-term memory cell (flax: ``nn.LSTMCell``).
 
     With ``H = features`` and the carry ``(c, h)``::
@@ -146,16 +194,6 @@ class LSTMCell(RNNCellBase):
       carry_init: initializer of ``c`` and ``h`` (default zeros).
     """
 
-    features: int
-    gate_fn: Callable[..., Any] = sigmoid
-    activation_fn: Callable[..., Any] = tanh
-    kernel_init: Any = default_kernel_init
-    recurrent_kernel_init: Any = default_recurrent_init
-    bias_init: Any = initializers.zeros_init()
-    dtype: Any = None
-    param_dtype: Any = jnp.float32
-    carry_init: Any = initializers.zeros_init()
-
     @compact
     @typed
     def __call__(
@@ -168,17 +206,12 @@ class LSTMCell(RNNCellBase):
     ]:
         """One step: ``((c, h), x) -> ((c', h'), h')``."""
         c, h = jnp.asarray(carry[0]), jnp.asarray(carry[1])
-        _check_hidden(type(self).__name__, h.shape[-1], self.features)
-        hidden = h.shape[-1]
-        dense_h = partial(
-            Dense, features=hidden, use_bias=True, kernel_init=self.recurrent_kernel_init,
-            bias_init=self.bias_init, dtype=self.dtype, param_dtype=self.param_dtype,
-        )  # fmt: skip
-        dense_i = partial(
-            Dense, features=hidden, use_bias=False, kernel_init=self.kernel_init,
-            dtype=self.dtype, param_dtype=self.param_dtype,
-        )  # fmt: skip
-        pre = {g: dense_i(name=f"i{g}")(inputs) + dense_h(name=f"h{g}")(h) for g in "ifgo"}
+        self._check_carry(h)
+        pre = {
+            g: self._dense(f"i{g}", use_bias=False)(inputs)
+            + self._dense(f"h{g}", use_bias=True)(h)
+            for g in "ifgo"
+        }
         new_c, new_h = lstm_gates(
             c, pre["i"], pre["f"], pre["g"], pre["o"], self.gate_fn, self.activation_fn
         )
@@ -196,12 +229,8 @@ class LSTMCell(RNNCellBase):
             self.carry_init(key2, mem_shape, self.param_dtype),
         )
 
-    @property
-    def num_feature_axes(self) -> int:
-        return 1
 
-
-class GRUCell(RNNCellBase):
+class GRUCell(_GatedCell):
     r"""Gated recurrent unit cell (flax: ``nn.GRUCell``).
 
     With ``H = features`` and the carry ``h``::
@@ -217,16 +246,6 @@ class GRUCell(RNNCellBase):
     Attributes: as :class:`LSTMCell`.
     """
 
-    features: int
-    gate_fn: Callable[..., Any] = sigmoid
-    activation_fn: Callable[..., Any] = tanh
-    kernel_init: Any = default_kernel_init
-    recurrent_kernel_init: Any = default_recurrent_init
-    bias_init: Any = initializers.zeros_init()
-    dtype: Any = None
-    param_dtype: Any = jnp.float32
-    carry_init: Any = initializers.zeros_init()
-
     @compact
     @typed
     def __call__(
@@ -236,20 +255,10 @@ class GRUCell(RNNCellBase):
     ) -> tuple[Inexact[Array, "*batch hidden"], Inexact[Array, "*batch hidden"]]:
         """One step: ``(h, x) -> (h', h')``."""
         h = jnp.asarray(carry)
-        _check_hidden(type(self).__name__, h.shape[-1], self.features)
-        hidden = h.shape[-1]
-        dense_h = partial(
-            Dense, features=hidden, use_bias=False, dtype=self.dtype,
-            param_dtype=self.param_dtype, kernel_init=self.recurrent_kernel_init,
-            bias_init=self.bias_init,
-        )  # fmt: skip
-        dense_i = partial(
-            Dense, features=hidden, use_bias=True, dtype=self.dtype,
-            param_dtype=self.param_dtype, kernel_init=self.kernel_init, bias_init=self.bias_init,
-        )  # fmt: skip
-        x_r, h_r = dense_i(name="ir")(inputs), dense_h(name="hr")(h)
-        x_z, h_z = dense_i(name="iz")(inputs), dense_h(name="hz")(h)
-        x_n, h_n = dense_i(name="in")(inputs), dense_h(name="hn", use_bias=True)(h)
+        self._check_carry(h)
+        x_r, h_r = self._dense("ir", use_bias=True)(inputs), self._dense("hr", use_bias=False)(h)
+        x_z, h_z = self._dense("iz", use_bias=True)(inputs), self._dense("hz", use_bias=False)(h)
+        x_n, h_n = self._dense("in", use_bias=True)(inputs), self._dense("hn", use_bias=True)(h)
         new_h = gru_gates(h, x_r, x_z, x_n, h_r, h_z, h_n, self.gate_fn, self.activation_fn)
         return new_h, new_h
 
@@ -258,19 +267,6 @@ class GRUCell(RNNCellBase):
         """``h`` of shape ``(*batch, features)`` from ``carry_init`` (zeros by default)."""
         h: Array = self.carry_init(rng, (*input_shape[:-1], self.features), self.param_dtype)
         return h
-
-    @property
-    def num_feature_axes(self) -> int:
-        return 1
-
-
-def _check_hidden(layer: str, got: int, features: int) -> None:
-    if got != features:
-        raise ValueError(
-            f"{layer}: the carry has hidden size {got} but features={features}. Make the "
-            "carry with cell.initialize_carry(rng, x.shape) for this same cell."
-        )
-
 
 # --- the loop --------------------------------------------------------------------------
 
@@ -324,7 +320,7 @@ class RNN(Module):
         *,
         initial_carry: Carry | None = None,
         init_key: PRNGKeyArray | None = None,
-        seq_lengths: Array | None = None,
+        seq_lengths: Integer[ArrayIn, "*batch"] | None = None,
         return_carry: bool | None = None,
         time_major: bool | None = None,
         reverse: bool | None = None,
@@ -384,9 +380,13 @@ class RNN(Module):
         return self.cell.variables
 
 
+@typed
 def flip_sequences(
-    inputs: Array, seq_lengths: Array | None, num_batch_dims: int, time_major: bool
-) -> Array:
+    inputs: Shaped[Array, "..."],
+    seq_lengths: Integer[ArrayIn, "*batch"] | None,
+    num_batch_dims: int,
+    time_major: bool,
+) -> Shaped[Array, "..."]:
     """Reverse each sequence along the time axis, keeping padding at the end (flax: same).
 
     ``[[1, 0, 0], [2, 3, 0], [4, 5, 6]]`` with lengths ``[1, 2, 3]`` becomes

@@ -16,7 +16,9 @@ ArrayIn = Array | np.ndarray
 
 
 class Dropout(Module):
-    """Zero each entry with probability ``rate`` and scale the rest by ``1 / (1 - rate)``.
+    """Zero each entry with probability ``rate``, scale the rest by ``1 / (1 - rate)``.
+
+    flax: ``nn.Dropout``, with the same attributes and call arguments.
 
     ``y = select(bernoulli(rng, keep, shape), x / keep, 0)`` with ``keep = 1 - rate``,
     so ``E[y] = x``. The key comes from ``self.make_rng(rng_collection)`` (pass
@@ -44,6 +46,7 @@ class Dropout(Module):
         deterministic: bool | None = None,
         rng: PRNGKeyArray | None = None,
     ) -> Shaped[Array, "*shape"]:
+        """Drop entries of ``inputs`` (training) or return it unchanged (deterministic)."""
         deterministic = merge_param("deterministic", self.deterministic, deterministic)
         inputs = jnp.asarray(inputs)
         if self.rate == 0.0 or deterministic:

@@ -43,11 +43,21 @@ def _own_variables(variables: dict[str, Any], path: tuple[str, ...]) -> dict[str
 
 
 def _count(leaves: Any) -> int:
+    """How many numbers the array leaves hold."""
     return sum(int(np.prod(x.shape)) for x in jax.tree.leaves(leaves))
 
 
+def _nbytes(leaves: Any) -> int:
+    """How many bytes the array leaves take."""
+    return sum(int(np.prod(x.shape)) * np.dtype(x.dtype).itemsize for x in jax.tree.leaves(leaves))
+
+
 def summary(module: Any, rngs: Any, *args: Any, method: Any = None, **kwargs: Any) -> str:
-    """The table for ``module.init(rngs, *args, method=method, **kwargs)``."""
+    """The table for ``module.init(rngs, *args, method=method, **kwargs)``.
+
+    flax's counterpart is ``nn.tabulate`` / ``Module.tabulate``, whose table has the
+    same rows (one per module call) in a rich-text layout.
+    """
     calls: list[dict[str, Any]] = []
 
     def hook(mod: Any, method_name: str) -> Callable[[Any], None]:
@@ -88,12 +98,10 @@ def summary(module: Any, rngs: Any, *args: Any, method: Any = None, **kwargs: An
         if row["method"] != "__call__":
             name += f".{row['method']}"
         count = _count(own)
-        lines.append((name, row["module"], row.get("outputs", ""), "; ".join(names),
-                      f"{count:,}" if count else ""))
-    def nbytes(tree: Any) -> int:
-        return sum(int(x.size) * x.dtype.itemsize for x in jax.tree.leaves(tree))
+        outputs, count_text = row.get("outputs", ""), f"{count:,}" if count else ""
+        lines.append((name, row["module"], outputs, "; ".join(names), count_text))
 
-    totals = [f"{c}: {_count(t):,} ({nbytes(t):,} bytes)" for c, t in variables.items()]
+    totals = [f"{c}: {_count(t):,} ({_nbytes(t):,} bytes)" for c, t in variables.items()]
     lines.append(("Total", "", "", "; ".join(totals), f"{_count(variables):,}"))
 
     widths = [max(len(r[i]) for r in [header, *lines]) for i in range(len(header))]

@@ -147,7 +147,10 @@ def default_tolerances(dtype: Any) -> tuple[float, float, float]:
     """The default ``(eps, rtol, atol)`` of :func:`check_grads` for a comparison dtype."""
     name = jnp.dtype(dtype).name
     if name not in _DEFAULTS:
-        raise ValueError(f"check_grads has no default tolerances for dtype {name}")
+        raise ValueError(
+            f"check_grads has no default tolerances for dtype {name}; it compares in "
+            f"{', '.join(_DEFAULTS)}. Pass eps, rtol and atol explicitly."
+        )
     return _DEFAULTS[name]
 
 
@@ -202,7 +205,10 @@ def _make_problem(f: Callable[..., Any], args: tuple[Any, ...]) -> _Problem:
             names.append(_argument_name(path))
         converted.append(value)
     if not diff_index:
-        raise ValueError("check_grads: no argument leaf has a float dtype; nothing to check")
+        raise ValueError(
+            "check_grads: no argument leaf has a float dtype; nothing to check. Pass the "
+            "inputs to differentiate as float arrays (integer leaves are passed through)."
+        )
 
     def call(leaves: Leaves) -> Any:
         full = list(converted)
@@ -219,7 +225,10 @@ def _make_problem(f: Callable[..., Any], args: tuple[Any, ...]) -> _Problem:
         if jnp.issubdtype(getattr(o, "dtype", jnp.result_type(o)), jnp.floating)
     ]
     if not keep:
-        raise ValueError("check_grads: f returns no float output; nothing to check")
+        raise ValueError(
+            "check_grads: f returns no float output; nothing to check. Return the float "
+            "result to differentiate (e.g. the loss), not an integer or boolean."
+        )
     out_names = ["output" + jax.tree_util.keystr(out_flat[k][0]) for k in keep]
 
     def fn(leaves: Leaves) -> Leaves:
@@ -274,7 +283,10 @@ def _vjp_problem(p: _Problem, ct: Leaves) -> _Problem:
 
 def _machine_eps(dtype: np.dtype[Any]) -> float:
     if dtype.name not in _MACHINE_EPS:
-        raise ValueError(f"check_grads does not support dtype {dtype.name}")
+        raise ValueError(
+            f"check_grads does not support dtype {dtype.name}: f must take and return "
+            f"floats of {', '.join(_MACHINE_EPS)}."
+        )
     return _MACHINE_EPS[dtype.name]
 
 
@@ -733,9 +745,12 @@ def check_grads(
     The jax counterpart is ``jax.test_util.check_grads``.
     """
     if not isinstance(args, (tuple, list)):
-        raise TypeError(f"check_grads: args must be a tuple of pytrees, got {type(args).__name__}")
+        raise TypeError(
+            f"check_grads: args must be a tuple of pytrees, got {type(args).__name__}; "
+            "wrap a single argument as (x,)."
+        )
     if order not in (1, 2, 3):
-        raise ValueError(f"check_grads: order must be 1, 2 or 3, got {order}")
+        raise ValueError(f"check_grads: order must be 1, 2 or 3, got {order!r}.")
     modes = tuple(modes)
     unknown = set(modes) - {"fwd", "rev"}
     if unknown or not modes:

@@ -66,9 +66,9 @@ def shapes(
     ``jax.jit`` compiles each only once in a test run.
     """
     if not 0 <= min_dims <= max_dims:
-        raise ValueError(f"need 0 <= min_dims <= max_dims, got {min_dims}, {max_dims}")
+        raise ValueError(f"shapes: need 0 <= min_dims <= max_dims, got {min_dims}, {max_dims}")
     if not 0 <= min_side <= max_side:
-        raise ValueError(f"need 0 <= min_side <= max_side, got {min_side}, {max_side}")
+        raise ValueError(f"shapes: need 0 <= min_side <= max_side, got {min_side}, {max_side}")
     return hnp.array_shapes(
         min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side
     )
@@ -82,9 +82,11 @@ def allowed_intervals(
     Raises ``ValueError`` if nothing is left.
     """
     if not min_value <= max_value:
-        raise ValueError(f"need min_value <= max_value, got {min_value}, {max_value}")
+        raise ValueError(
+            f"allowed_intervals: need min_value <= max_value, got {min_value}, {max_value}"
+        )
     if margin < 0:
-        raise ValueError(f"margin must be >= 0, got {margin}")
+        raise ValueError(f"allowed_intervals: margin must be >= 0, got {margin}")
     intervals = [(float(min_value), float(max_value))]
     for kink in sorted(away_from):
         lo_cut, hi_cut = kink - margin, kink + margin
@@ -100,7 +102,8 @@ def allowed_intervals(
         intervals = next_intervals
     if not intervals:
         raise ValueError(
-            f"no value in [{min_value}, {max_value}] is at least {margin} away from {away_from}"
+            f"allowed_intervals: no value in [{min_value}, {max_value}] is at least {margin} "
+            f"away from {away_from}; widen the range or pass a smaller margin."
         )
     return intervals
 
@@ -243,7 +246,9 @@ def prng_keys(*, raw: bool = False) -> SearchStrategy[Any]:
 def learning_rates(min_value: float = 1e-4, max_value: float = 1e-1) -> SearchStrategy[float]:
     """Learning rates, log-uniform in ``[min_value, max_value]`` (both > 0)."""
     if not 0 < min_value <= max_value:
-        raise ValueError(f"need 0 < min_value <= max_value, got {min_value}, {max_value}")
+        raise ValueError(
+            f"learning_rates: need 0 < min_value <= max_value, got {min_value}, {max_value}"
+        )
     lo, hi = float(np.log10(min_value)), float(np.log10(max_value))
 
     def power(e: float) -> float:
@@ -255,7 +260,9 @@ def learning_rates(min_value: float = 1e-4, max_value: float = 1e-1) -> SearchSt
 def probabilities(min_value: float = 0.0, max_value: float = 0.9) -> SearchStrategy[float]:
     """Floats in ``[min_value, max_value]`` (default ``[0, 0.9]``: e.g. dropout rates)."""
     if not 0.0 <= min_value <= max_value <= 1.0:
-        raise ValueError(f"need 0 <= min_value <= max_value <= 1, got {min_value}, {max_value}")
+        raise ValueError(
+            f"probabilities: need 0 <= min_value <= max_value <= 1, got {min_value}, {max_value}"
+        )
     return st.floats(min_value, max_value, allow_nan=False, allow_infinity=False)
 
 
