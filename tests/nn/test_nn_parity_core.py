@@ -2,8 +2,8 @@
 
 Each model is written once against a module namespace ``nn`` and built twice, with
 ``flax.linen`` and with ``minijax.nn``; flax initialises, both apply flax's variables.
-The seed programs are those of /work/shared/seeds/001 (a flax tutorial), unchanged
-but for the import.
+The tutorial programs are those of the blog post "getting started with Flax",
+unchanged but for the import.
 """
 
 from collections.abc import Sequence
@@ -119,10 +119,10 @@ def test_activations_in_a_model() -> None:
         assert_close(my, fy)
 
 
-# --- the seed programs (/work/shared/seeds/001) -----------------------------------------
+# --- the tutorial programs ("getting started with Flax") -------------------------------
 
 
-def seed_models(nn: Any) -> tuple[Any, Any, Any]:
+def tutorial_models(nn: Any) -> tuple[Any, Any, Any]:
     class Module(nn.Module):  # "a simple example", setup style
         features: tuple[int, ...] = (16, 4)
 
@@ -169,13 +169,13 @@ def seed_models(nn: Any) -> tuple[Any, Any, Any]:
     return Module, MLP, AutoEncoder
 
 
-def test_seed_simple_setup_module() -> None:
-    check(lambda nn: seed_models(nn)[0](), X)
+def test_tutorial_simple_setup_module() -> None:
+    check(lambda nn: tutorial_models(nn)[0](), X)
 
 
-def test_seed_mlp_12_8_4() -> None:
+def test_tutorial_mlp_12_8_4() -> None:
     batch = jnp.ones((32, 10))
-    f, _ = check(lambda nn: seed_models(nn)[1]([12, 8, 4]), batch, rngs=jax.random.PRNGKey(0))
+    f, _ = check(lambda nn: tutorial_models(nn)[1]([12, 8, 4]), batch, rngs=jax.random.PRNGKey(0))
     variables = f.init(jax.random.PRNGKey(0), batch)
     assert set(variables["params"]) == {"Dense_0", "Dense_1", "Dense_2"}
     # minijax's own MLP has the same layout
@@ -183,9 +183,9 @@ def test_seed_mlp_12_8_4() -> None:
     assert_close(mnn.MLP((12, 8, 4)).apply(variables, batch), f.apply(variables, batch))
 
 
-def test_seed_autoencoder_with_methods() -> None:
+def test_tutorial_autoencoder_with_methods() -> None:
     def build(nn: Any) -> Any:
-        return seed_models(nn)[2](
+        return tutorial_models(nn)[2](
             encoder_widths=[20, 10, 5], decoder_widths=[5, 10, 20], input_shape=(12,)
         )
 

@@ -4,7 +4,7 @@ For every layer and a few configurations each: the variable trees of flax's and
 minijax's ``init`` have the same paths, shapes and dtypes; flax's tree, filled with
 random values (stronger than flax's init values, whose zero biases and unit scales
 hide mistakes), is loaded into both, and the outputs agree to 1e-6 (float32). The
-seed's SingleLayerCNN (/work/shared/seeds/003) and a model with two RNNs run on
+SingleLayerCNN of the slides "JAX / Flax intro" and a model with two RNNs run on
 flax's own ``init`` values.
 
 In practice the outputs are bitwise equal: each layer makes the same lax calls as
@@ -303,11 +303,11 @@ def test_rnn(name: str) -> None:
         assert_parity(mine, theirs, SEQ, init_kwargs=init_options, **options)
 
 
-# --- models: the seed's CNN, RNNs inside a model (on flax's own init values) -------------
+# --- models: the slides' CNN, RNNs inside a model (on flax's own init values) -------------
 
 
 def single_layer_cnn(nn: Any) -> Any:
-    """/work/shared/seeds/003 (JAX / Flax 入門), unchanged but for the namespace."""
+    """The slides "JAX / Flax intro" (JAX / Flax 入門), unchanged but for the namespace."""
 
     class SingleLayerCNN(nn.Module):
         @nn.compact
