@@ -28,6 +28,7 @@ validated them would break those transformations.
 """
 
 import dataclasses
+import functools
 import os
 import sys
 import warnings
@@ -76,18 +77,20 @@ def _warn_if_array(cls: type, name: str, value: object) -> None:
 
 
 def _user_stacklevel() -> int:
-    """The stacklevel of the first frame outside jax and this file: the user's line."""
-    jax_dir = os.path.dirname(jax.__file__)
+    """The stacklevel of the first frame outside jax, dataclasses and this file."""
+    skip = (os.path.dirname(jax.__file__), dataclasses.__file__, __file__)
     frame, level = sys._getframe(1), 1
-    while frame is not None and (
-        frame.f_code.co_filename == __file__ or frame.f_code.co_filename.startswith(jax_dir)
-    ):
+    while frame is not None and frame.f_code.co_filename.startswith(skip):
         frame, level = frame.f_back, level + 1  # type: ignore[assignment]
     return level
 
 
 def _register(cls: type[_T]) -> type[_T]:
-    """Register the dataclass ``cls`` as a pytree with named (keyed) children."""
+    """Register the dataclass ``cls`` as a pytree with named (keyed) children.
+
+    Also wraps ``__init__`` (which ``replace`` calls too) to warn about arrays in
+    static fields once, where the object is made, rather than at every flatten.
+    """
     fields = dataclasses.fields(cls)  # type: ignore[arg-type]
     data_names = tuple(f.name for f in fields if f.metadata.get(_PYTREE_NODE, True))
     meta_names = tuple(f.name for f in fields if not f.metadata.get(_PYTREE_NODE, True))
@@ -95,17 +98,11 @@ def _register(cls: type[_T]) -> type[_T]:
 
     def flatten_with_keys(obj: Any) -> tuple[list[tuple[Any, Any]], tuple[Any, ...]]:
         children = [(k, getattr(obj, n)) for k, n in zip(keys, data_names, strict=True)]
-        meta = tuple(getattr(obj, n) for n in meta_names)
-        for n, v in zip(meta_names, meta, strict=True):
-            _warn_if_array(cls, n, v)
-        return children, meta
+        return children, tuple(getattr(obj, n) for n in meta_names)
 
     def flatten(obj: Any) -> tuple[list[Any], tuple[Any, ...]]:
         children = [getattr(obj, n) for n in data_names]
-        meta = tuple(getattr(obj, n) for n in meta_names)
-        for n, v in zip(meta_names, meta, strict=True):
-            _warn_if_array(cls, n, v)
-        return children, meta
+        return children, tuple(getattr(obj, n) for n in meta_names)
 
     def unflatten(meta: tuple[Any, ...], children: Any) -> Any:
         obj = object.__new__(cls)  # no __init__: see the module docstring
@@ -114,6 +111,17 @@ def _register(cls: type[_T]) -> type[_T]:
         for n, v in zip(data_names, children, strict=True):
             object.__setattr__(obj, n, v)
         return obj
+
+    if meta_names:
+        generated_init = cls.__init__
+
+        @functools.wraps(generated_init)
+        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+            generated_init(self, *args, **kwargs)
+            for n in meta_names:
+                _warn_if_array(cls, n, getattr(self, n))
+
+        cls.__init__ = __init__  # type: ignore[method-assign]
 
     jax.tree_util.register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten)
     return cls

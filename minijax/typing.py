@@ -26,6 +26,7 @@ Note: never add ``from __future__ import annotations`` to a module that uses
 these aliases; it turns annotations into strings and the shape checks break.
 """
 
+import functools
 import os
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -88,11 +89,21 @@ def typecheck_enabled() -> bool:
 def typed(fn: _F) -> _F:
     """Check the jaxtyping annotations of ``fn`` at every (traced) call.
 
-    Equivalent to ``jaxtyping.jaxtyped(typechecker=typeguard.typechecked)(fn)``.
+    Equivalent to ``jaxtyping.jaxtyped(typechecker=typeguard.typechecked)(fn)``,
+    except that the checked function is built at the first call rather than at
+    import (building it costs about a millisecond per function, which ``import
+    minijax`` would otherwise pay for every typed function it defines).
     Returns ``fn`` unchanged when checking is switched off, so the switch costs
     nothing at all. The decision is taken when ``fn`` is decorated, i.e. at import.
     """
     if not typecheck_enabled():
         return fn
-    checked: _F = jaxtyping.jaxtyped(typechecker=typeguard.typechecked)(fn)
-    return checked
+    checked: list[Callable[..., Any]] = []
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not checked:
+            checked.append(jaxtyping.jaxtyped(typechecker=typeguard.typechecked)(fn))
+        return checked[0](*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

@@ -205,9 +205,8 @@ def test_pytreenode_subclass_and_sub_subclass() -> None:
 
 @pytest.mark.parametrize("array", [np.ones(3), jnp.ones((2, 2))], ids=["numpy", "jax"])
 def test_warning_for_an_array_in_a_static_field(array: Any) -> None:
-    layer = Layer(w=1.0, b=2.0, activation=array)
     with pytest.warns(UserWarning) as record:
-        jax.tree.leaves(layer)
+        Layer(w=1.0, b=2.0, activation=array)
     message = str(record[0].message)
     assert "Layer.activation is a static field (pytree_node=False)" in message
     assert f"array of shape {tuple(array.shape)}" in message
@@ -222,7 +221,17 @@ def test_no_warning_for_non_array_static_fields() -> None:
 
 
 def test_warning_points_at_the_calling_line() -> None:
-    layer = Layer(w=1.0, b=2.0, activation=np.ones(3))
     with pytest.warns(UserWarning) as record:
-        jax.tree.leaves(layer)
+        layer = Layer(w=1.0, b=2.0, activation=np.ones(3))
     assert record[0].filename == __file__
+    with pytest.warns(UserWarning) as record:
+        layer.replace(activation=np.zeros(2))  # replace builds through __init__ too
+    assert record[0].filename == __file__
+
+
+def test_flattening_does_not_warn_again() -> None:
+    with pytest.warns(UserWarning):
+        layer = Layer(w=1.0, b=2.0, activation=np.ones(3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        jax.tree.leaves(layer)

@@ -146,8 +146,9 @@ def _flatten_batch(
         raise ValueError(
             f"{layer}: the input has shape {inputs.shape} ({inputs.ndim} axes) but "
             f"kernel_size={kernel_size} is {n}-D, which needs (*batch, {n} spatial axes, "
-            f"features): at least {n + 1} axes, channels last. Add the feature axis "
-            f"(x[..., None]) or use a kernel_size with {inputs.ndim - 1} entries."
+            f"features): at least {n + 1} axes, channels last. Add the missing axes "
+            "(a feature axis: x[..., None])"
+            + (f" or use a kernel_size with {inputs.ndim - 1} entries." if inputs.ndim > 1 else ".")
         )
     num_batch = inputs.ndim - (n + 1)
     if num_batch == 1:

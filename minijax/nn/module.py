@@ -96,6 +96,18 @@ def merge_param(name: str, a: Any, b: Any) -> Any:
     return a if b is None else b
 
 
+def _note_where(error: Exception, module: "Module", method: str) -> None:
+    """Add the module path to an error raised inside a module, once (at the innermost).
+
+    A shape error from ``Dense.__call__`` then says *which* Dense of the model it was:
+    ``(in module Encoder_0/Dense_1, Dense.__call__)`` below the message.
+    """
+    if not getattr(error, "_minijax_where", False):
+        where = path_text(module.scope.path) if module.scope is not None else "<unbound>"
+        error.add_note(f"(in module {where}, {type(module).__name__}.{method})")
+        error._minijax_where = True  # type: ignore[attr-defined]
+
+
 _module_stack: list["Module"] = []  # the modules whose methods are running
 # summary.py listens here: hook(module, method_name) at entry returns done(output).
 _call_hooks: list[Callable[[Any, str], Callable[[Any], None]]] = []
@@ -261,6 +273,9 @@ class Module:
             for done in on_exit:
                 done(y)
             return y
+        except Exception as error:
+            _note_where(error, self, fun.__name__)
+            raise
         finally:
             _module_stack.pop()
             if is_compact and not outer_compact:

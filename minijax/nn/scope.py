@@ -307,12 +307,14 @@ class Scope:
         return stream in self.store.rngs
 
     def make_rng(self, stream: str = "params") -> Any:
-        """A fresh key: ``fold_in(derive(root[stream], *path, stream), n)``, n = 0, 1, ...
+        """A fresh key: ``fold_in(root[stream], crc32("Dense_0/params/n"))``, n = 0, 1, ...
 
         ``n`` counts the keys this path has drawn from this stream. The key depends
-        only on the root key, the path and the stream name, so adding a layer
-        elsewhere never changes this one. At ``init`` a stream that was not passed
-        falls back to the ``params`` root key (flax does the same).
+        only on the root key, the path, the stream name and ``n``, so adding a layer
+        elsewhere never changes this one. All of that is known while tracing, so the
+        hash is a constant and each key costs one ``fold_in`` (flax folds in a hash of
+        the path the same way). At ``init`` a stream that was not passed falls back to
+        the ``params`` root key (flax does the same).
         """
         root = self.store.rngs.get(stream)
         if root is None and self.store.initializing:
@@ -325,7 +327,7 @@ class Scope:
             )
         count = self.store.counters.get((self.path, stream), 0)
         self.store.counters[(self.path, stream)] = count + 1
-        return jax.random.fold_in(mrandom.derive(root, *self.path, stream), count)
+        return mrandom.derive(root, "/".join((*self.path, stream, str(count))))
 
 
 class Variable:

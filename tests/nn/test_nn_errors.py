@@ -187,3 +187,23 @@ def test_embed_rejects_float_ids() -> None:
     v = e.init(KEY, jnp.arange(2))
     with pytest.raises(ValueError, match="integer ids"):
         e.apply(v, jnp.ones(2))
+
+
+def test_errors_inside_a_model_name_the_module_path() -> None:
+    class Encoder(nn.Module):
+        @nn.compact
+        def __call__(self, x: jax.Array) -> jax.Array:
+            return nn.Conv(3, (3,))(nn.Dense(4)(x))
+
+    class Model(nn.Module):
+        @nn.compact
+        def __call__(self, x: jax.Array) -> jax.Array:
+            return Encoder()(x)
+
+    variables = Model().init(jax.random.key(0), jnp.ones((2, 5, 3)))
+    with pytest.raises(nn.ParamShapeError) as info:
+        Model().apply(variables, jnp.ones((2, 5, 7)))
+    assert info.value.__notes__ == ["(in module Encoder_0/Dense_0, Dense.__call__)"]
+    with pytest.raises(ValueError, match="Conv: the input has shape") as info:
+        Model().init(jax.random.key(0), jnp.ones((3,)))
+    assert info.value.__notes__ == ["(in module Encoder_0/Conv_0, Conv.__call__)"]

@@ -188,9 +188,20 @@ def test_adding_a_layer_does_not_change_the_others() -> None:
 
 def test_param_key_is_the_documented_derivation() -> None:
     v = nn.Dense(2).init(KEY, X)["params"]
-    key = jax.random.fold_in(mrandom.derive(KEY, "params"), 0)  # root path, draw 0
+    key = mrandom.derive(KEY, "params/0")  # root path, stream "params", draw 0
     expected = nn.initializers.lecun_normal()(key, (3, 2), jnp.float32)
     np.testing.assert_array_equal(v["kernel"], expected)
+
+    class Two(nn.Module):
+        @nn.compact
+        def __call__(self, x):  # type: ignore[no-untyped-def]
+            h = nn.Dense(3)(x)  # Dense_0
+            return nn.Dense(2)(h)  # Dense_1
+
+    w = Two().init(KEY, X)["params"]
+    key = jax.random.fold_in(KEY, mrandom.stable_hash("Dense_1/params/0"))
+    expected = nn.initializers.lecun_normal()(key, (3, 2), jnp.float32)
+    np.testing.assert_array_equal(w["Dense_1"]["kernel"], expected)
 
 
 def test_method_by_bound_method_name_and_function() -> None:
