@@ -1,7 +1,7 @@
-"""Case 2: a compiled train step of the seed's CNN on 28x28x1 inputs, batch 64, Adam.
+"""Case 2: a compiled train step of the slides' CNN on 28x28x1 inputs, batch 64, Adam.
 
 Conv 16 5x5 (SAME), relu, max_pool 2x2, Dense 1024, relu, Dense 10, softmax
-cross entropy (the seed's SingleLayerCNN); minijax vs flax.linen+optax vs
+cross entropy (the SingleLayerCNN of the slides "JAX / Flax intro"); minijax vs flax.linen+optax vs
 equinox+optax vs hand-written JAX.
 Target: minijax's step within 2% of the hand-written one (ratio <= 1.02).
 """
@@ -16,7 +16,7 @@ def run(cfg: harness.Config) -> harness.CaseResult:
         "cnn",
         64,
         "cnn_step",
-        "2. Compiled train step: the seed's CNN on 28x28x1, batch 64, Adam",
+        "2. Compiled train step: the slides' CNN on 28x28x1, batch 64, Adam",
     )
 
 

@@ -8,9 +8,9 @@ hand-written layers, hand-written Adam / SGD-momentum, ``jax.jit``).
 Models (float32):
 
 * ``mlp``: Dense 784-512, relu, Dense 512-512, relu, Dense 512-10;
-* ``cnn`` (the seed's ``SingleLayerCNN``, see examples/cnn_classifier.py, on
-  28x28x1 inputs): Conv 16 5x5 (SAME), relu, max_pool 2x2 (stride 2), flatten,
-  Dense 1024, relu, Dense 10;
+* ``cnn`` (the ``SingleLayerCNN`` of the slides "JAX / Flax intro", see
+  examples/cnn_classifier.py, on 28x28x1 inputs): Conv 16 5x5 (SAME), relu,
+  max_pool 2x2 (stride 2), flatten, Dense 1024, relu, Dense 10;
 * ``deep``: 20 Dense layers of width 256 with relu between (784 inputs, 10
   outputs), for the init benchmark.
 
