@@ -26,14 +26,13 @@ handed out twice, and turns on jax's own key-reuse checker for typed keys.
 import contextlib
 import zlib
 from collections.abc import Iterator, Mapping
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from minijax import struct
-from minijax.typing import Array, Int, PRNGKeyArray, typed
+from minijax.typing import Array, Int, PRNGKeyArray
 
 __all__ = [
     "KeyManager",
@@ -233,19 +232,6 @@ class PRNGSequence(Iterator[PRNGKeyArray]):
     def reserve(self, num: int) -> None:  # pragma: no cover - haiku compatibility
         """Accepted for haiku compatibility; keys are made on demand."""
         del num
-
-
-@typed
-def bernoulli_mask(key: PRNGKeyArray, keep: float, shape: tuple[int, ...]) -> Array:
-    """A boolean mask, True with probability ``keep`` (used by Dropout)."""
-    mask: Array = jax.random.bernoulli(key, keep, shape)
-    return mask
-
-
-def keys_like(key: PRNGKeyArray, tree: Any) -> Any:
-    """One independent key per leaf of ``tree``, in the same structure."""
-    leaves, treedef = jax.tree_util.tree_flatten(tree)
-    return jax.tree_util.tree_unflatten(treedef, list(jax.random.split(key, len(leaves))))
 
 
 def stream_counts(manager: KeyManager) -> Mapping[str, int]:

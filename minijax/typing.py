@@ -22,8 +22,9 @@ the environment before minijax is imported.
 In flax and optax this does not exist: they use plain ``jax.Array`` hints.
 It is the "typed arrays" best practice from the equinox/jaxtyping ecosystem.
 
-Note: never add ``from __future__ import annotations`` to a module that uses
-these aliases; it turns annotations into strings and the shape checks break.
+Note: never turn on postponed evaluation of annotations (PEP 563, the
+``annotations`` feature imported from ``__future__``) in a module that uses these
+aliases: it turns annotations into strings and the shape checks break.
 """
 
 import functools
