@@ -11,10 +11,14 @@ two ways:
 * :class:`PRNGSequence`, an iterator for eager scripts: ``next(seq)`` (haiku's
   ``hk.PRNGSequence``).
 
-Draw ``n`` of stream ``s`` is ``fold_in(fold_in(root, stable_hash(s)), n)``. The
-hash is crc32, never Python's ``hash()`` (salted per process), so keys are the
-same in every run and adding a stream (or a layer, in :mod:`minijax.nn`, which
-derives keys from module paths with :func:`derive`) never changes the others.
+One recipe makes every key from static data, flax's: :func:`derive` folds the
+SHA-1 hash of the parts (strings and ints) into the key once. A module's key in
+:mod:`minijax.nn` is ``derive(root, *path, n)`` (``n`` counts the draws of that
+module, from 1), exactly as flax's ``LazyRng`` and ``Scope.make_rng`` make it, so
+the same key gives the same parameters in both. Draw ``n`` of a
+:class:`KeyManager` stream ``s`` is ``fold_in(derive(root, s), n)``. The hash never
+uses Python's ``hash()`` (salted per process), so keys are the same in every run,
+and adding a stream or a layer never changes the others.
 
 In flax this is ``LazyRng`` plus the per-scope ``rng_counters``; in flax's newer
 NNX API it is ``nnx.Rngs``.
@@ -24,6 +28,7 @@ handed out twice, and turns on jax's own key-reuse checker for typed keys.
 """
 
 import contextlib
+import hashlib
 import zlib
 from collections.abc import Iterator, Mapping
 
@@ -42,6 +47,7 @@ __all__ = [
     "derive",
     "key_reuse_checking",
     "stable_hash",
+    "static_hash",
 ]
 
 
@@ -61,15 +67,48 @@ def as_key(key_or_seed: PRNGKeyArray | int) -> PRNGKeyArray:
     return key_or_seed
 
 
-def derive(key: PRNGKeyArray, *names: str) -> PRNGKeyArray:
-    """Fold the stable hashes of ``names`` into ``key``: one independent key per path.
+def static_hash(*parts: str | int) -> int:
+    """The uint32 that :func:`derive` folds in: the first 4 bytes of SHA-1 of the parts.
 
-    ``derive(root, "params", "Dense_0")`` is the key of the ``params`` stream of
-    the layer ``Dense_0``; it does not depend on what other layers exist.
+    Strings are UTF-8; an int is its minimal big-endian bytes (``1`` is ``b"\\x01"``,
+    ``0`` is ``b""``). This is flax's ``_fold_in_static`` (``flax/core/scope.py``) with
+    its default configuration (``flax_fix_rng_separator=False``: no separator).
+
+    >>> static_hash("Dense_0", 1) == static_hash("Dense_0", 1)
+    True
     """
-    for name in names:
-        key = jax.random.fold_in(key, stable_hash(name))
-    return key
+    digest = hashlib.sha1()
+    for part in parts:
+        if isinstance(part, str):
+            digest.update(part.encode("utf-8"))
+        elif isinstance(part, int | np.integer):
+            n = int(part)
+            digest.update(n.to_bytes((n.bit_length() + 7) // 8, byteorder="big"))
+        else:
+            raise TypeError(f"derive takes strings and ints, got {type(part).__name__}: {part!r}")
+    return int.from_bytes(digest.digest()[:4], byteorder="big")
+
+
+def derive(key: PRNGKeyArray, *parts: str | int) -> PRNGKeyArray:
+    """Fold the static ``parts`` into ``key`` at once: one independent key per path.
+
+    $$\\text{derive}(k, p_1, \\dots, p_n) = \\text{fold\\_in}(k,\\ \\text{sha1}(p_1 \\cdots p_n)_{[0:4]})$$
+
+    This is the key recipe of flax's ``LazyRng.as_jax_rng``: the draw ``n`` (from 1)
+    of a module at path ``("Encoder_0", "Dense_1")`` is
+    ``derive(root, "Encoder_0", "Dense_1", n)``; a root module's first draw is
+    ``derive(root, 1)``. No parts returns ``key`` itself. The hash is static, so each
+    key costs one ``fold_in``, and a key never depends on what other layers exist.
+
+    >>> import jax
+    >>> k = derive(jax.random.key(0), "Dense_0", 1)
+    >>> bool((jax.random.key_data(k) == jax.random.key_data(
+    ...     jax.random.fold_in(jax.random.key(0), static_hash("Dense_0", 1)))).all())
+    True
+    """
+    if not parts:
+        return key
+    return jax.random.fold_in(key, jnp.uint32(static_hash(*parts)))
 
 
 # --- debug mode -------------------------------------------------------------------

@@ -253,3 +253,12 @@ def test_prng_sequence_used_inside_jit_raises() -> None:
     with pytest.raises(TypeError, match="KeyManager"):
         f(0.0)
     next(seq)  # and the sequence still works eagerly afterwards
+
+
+@pytest.mark.parity
+@given(mst.seeds(), st.lists(st.one_of(st.text(max_size=6), st.integers(0, 2**40)), max_size=4))
+def test_derive_is_flax_fold_in_static(seed: int, parts: list[str | int]) -> None:
+    from flax.core.scope import _fold_in_static
+
+    root = jax.random.key(seed)
+    assert key_bytes(derive(root, *parts)) == key_bytes(_fold_in_static(root, parts))

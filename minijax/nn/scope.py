@@ -7,7 +7,7 @@ One :class:`Store` exists per ``init``/``apply`` call. It holds
   never changes the caller's dicts);
 * ``rngs``: ``{stream: root key}`` as passed in ``rngs=``;
 * ``mutable``: which collections may be written;
-* ``counters``: how many keys each ``(path, stream)`` pair has drawn;
+* ``counters``: ``{path: {stream: n}}``, how many keys each module has drawn;
 * ``initializing``: True inside ``init``.
 
 A :class:`Scope` is a *view* of the store at one module path, e.g.
@@ -164,7 +164,7 @@ class Store:
         self.rngs = dict(rngs)
         self.mutable = mutable
         self.initializing = initializing
-        self.counters: dict[tuple[tuple[str, ...], str], int] = {}
+        self.counters: dict[tuple[str, ...], dict[str, int]] = {}
         self.adopted: dict[int, Any] = {}  # id(unbound module) -> its bound clone
 
     def is_mutable(self, collection: str) -> bool:
@@ -307,27 +307,27 @@ class Scope:
         return stream in self.store.rngs
 
     def make_rng(self, stream: str = "params") -> Any:
-        """A fresh key: ``fold_in(root[stream], crc32("Dense_0/params/n"))``, n = 0, 1, ...
+        """A fresh key: ``derive(root[stream], *path, n)`` for the ``n``-th draw (from 1).
 
-        ``n`` counts the keys this path has drawn from this stream. The key depends
-        only on the root key, the path, the stream name and ``n``, so adding a layer
-        elsewhere never changes this one. All of that is known while tracing, so the
-        hash is a constant and each key costs one ``fold_in`` (flax folds in a hash of
-        the path the same way). At ``init`` a stream that was not passed falls back to
-        the ``params`` root key (flax does the same).
+        ``n`` counts the keys this module has drawn from this stream in this call.
+        The key depends only on the root key, the path and ``n``, so adding a layer
+        elsewhere never changes this one; all of that is static, so the hash is a
+        constant and each key costs one ``fold_in``. This is flax's recipe exactly
+        (``Scope.make_rng``): the same root key gives the same keys as flax. A stream
+        that was not passed falls back to ``params`` (as in flax), at init and apply.
         """
+        if stream not in self.store.rngs and "params" in self.store.rngs:
+            stream = "params"
         root = self.store.rngs.get(stream)
-        if root is None and self.store.initializing:
-            root = self.store.rngs.get("params")
         if root is None:
             module = self.path[-1] if self.path else "the root module"
             raise MissingRngError(
                 f"{module} (path {path_text(self.path)}) needs an rng for {stream!r}: pass "
                 f"rngs={{{stream!r}: key}} to apply (or to init)."
             )
-        count = self.store.counters.get((self.path, stream), 0)
-        self.store.counters[(self.path, stream)] = count + 1
-        return mrandom.derive(root, "/".join((*self.path, stream, str(count))))
+        counts = self.store.counters.setdefault(self.path, {})
+        counts[stream] = count = counts.get(stream, 0) + 1
+        return mrandom.derive(root, *self.path, count)
 
 
 class Variable:

@@ -1,0 +1,198 @@
+"""Import shim and outcome recorder for the conformance runner (``tools/conformance.py``).
+
+Loaded into a pytest process with ``-p conformance_shim``. With ``CONFORMANCE_SHIM=1`` it
+puts a finder first on ``sys.meta_path`` that answers every import of ``flax...`` and
+``optax...`` with a *proxy module* whose attributes come from minijax only:
+
+* ``flax.linen.recurrent`` looks in ``minijax.nn.recurrent``, then ``minijax.nn``;
+* ``optax._src.alias`` looks in ``minijax.optim.alias``, then ``minijax.optim``;
+* a name minijax lacks becomes a :class:`Missing` placeholder that raises
+  :class:`MissingInMinijax` when used, so that one missing name fails the tests that
+  use it, not the whole file at import.
+
+The real flax and optax are never imported for a module under test. The only files
+taken from the source tree are test helpers (``optax._src.test_utils`` and test
+modules that other tests import), listed in :data:`HELPERS`.
+
+``MissingInMinijax`` derives from ``BaseException``, so ``assertRaises(Exception)``
+in a test cannot mistake a missing name for the error it expects.
+
+Every test outcome is appended to the JSON-lines file ``CONFORMANCE_OUT``.
+"""
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import json
+import os
+import sys
+import types
+from typing import Any
+
+SHIM = os.environ.get("CONFORMANCE_SHIM") == "1"
+SRC = os.environ.get("CONFORMANCE_SRC", "")
+OUT = os.environ.get("CONFORMANCE_OUT", "")
+
+# The top of each mirrored tree, and how path parts translate.
+ROOTS = {"flax": "minijax", "optax": "minijax.optim"}
+RENAME = {
+    "linen": "nn",
+    "training": "train",
+    "train_state": "state",
+    "_src": "",
+}
+# Where a flax module's names live in minijax, when the default rule does not say it.
+EXPLICIT = {
+    "flax.errors": ["minijax.nn.errors"],
+    "flax.core": ["minijax.core", "minijax.nn.meta", "minijax.nn.scope"],
+    "flax.core.meta": ["minijax.nn.meta"],
+    "flax.core.scope": ["minijax.nn.scope"],
+    "flax.core.frozen_dict": ["minijax.core"],
+    "flax.core.lift": ["minijax.nn.lift"],
+    "flax.training.train_state": ["minijax.train.state", "minijax.train"],
+    "flax.linen.module": ["minijax.nn.module", "minijax.nn"],
+}
+# Test helpers loaded from the source tree: they are not under test.
+HELPERS = ("optax._src.test_utils",)
+
+
+class MissingInMinijax(BaseException):
+    """A flax/optax name that minijax does not provide was used."""
+
+
+class Missing:
+    """Stands for a name minijax lacks; any use raises :class:`MissingInMinijax`."""
+
+    def __init__(self, name: str) -> None:
+        object.__setattr__(self, "_name", name)
+
+    def _fail(self, *args: Any, **kwargs: Any) -> Any:
+        raise MissingInMinijax(f"minijax has no {object.__getattribute__(self, '_name')}")
+
+    __call__ = _fail
+    __mro_entries__ = _fail
+    __iter__ = _fail
+    __getitem__ = _fail
+    __enter__ = _fail
+    __bool__ = _fail
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__") and attr.endswith("__"):
+            raise AttributeError(attr)
+        return self._fail()
+
+    def __repr__(self) -> str:
+        return f"<missing in minijax: {object.__getattribute__(self, '_name')}>"
+
+
+def _targets(name: str) -> list[str]:
+    """Candidate minijax modules for ``name``, most specific first."""
+    if name in EXPLICIT:
+        return EXPLICIT[name]
+    top, *rest = name.split(".")
+    base = ROOTS[top]
+    parts = [RENAME.get(p, p) for p in rest]
+    parts = [p for p in parts if p]
+    out = []
+    for i in range(len(parts), -1, -1):
+        out.append(".".join([base, *parts[:i]]))
+    # A private module such as losses._classification: also try its public package.
+    return out
+
+
+def _try_import(name: str) -> types.ModuleType | None:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name is not None and (name == error.name or name.startswith(error.name + ".")):
+            return None
+        raise
+
+
+class Proxy(types.ModuleType):
+    """A flax/optax module name whose attributes come from minijax modules."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.__path__: list[str] = []  # a package, so that submodule imports work
+        self._targets = _targets(name)
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__") and attr.endswith("__"):
+            raise AttributeError(attr)
+        for target in self._targets:
+            module = _try_import(target)
+            if module is not None and hasattr(module, attr):
+                return getattr(module, attr)
+        sub = f"{self.__name__}.{attr}"
+        if sub in sys.modules:
+            return sys.modules[sub]
+        if any(_try_import(t) is not None for t in _targets(sub)[:1]):
+            return importlib.import_module(sub)
+        return Missing(sub)
+
+    def __dir__(self) -> list[str]:
+        names: set[str] = set()
+        for target in self._targets:
+            module = _try_import(target)
+            if module is not None:
+                names.update(dir(module))
+        return sorted(names)
+
+
+class ShimFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        top = fullname.split(".")[0]
+        if top not in ROOTS:
+            return None
+        if fullname in HELPERS or fullname.endswith("_test"):
+            file = os.path.join(SRC, *fullname.split(".")) + ".py"
+            return importlib.util.spec_from_file_location(fullname, file)
+        return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
+
+    def create_module(self, spec: Any) -> types.ModuleType:
+        return Proxy(spec.name)
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        pass
+
+
+if SHIM:
+    for _name in list(sys.modules):
+        if _name.split(".")[0] in ROOTS:
+            del sys.modules[_name]
+    sys.meta_path.insert(0, ShimFinder())
+
+
+# --- outcome recording ---------------------------------------------------------------
+
+
+def _record(entry: dict[str, Any]) -> None:
+    if OUT:
+        with open(OUT, "a") as f:
+            f.write(json.dumps(entry) + "\n")
+
+
+def _reason(report: Any) -> str:
+    longrepr = getattr(report, "longrepr", None)
+    if longrepr is None:
+        return ""
+    crash = getattr(longrepr, "reprcrash", None)
+    if crash is not None:
+        return str(crash.message).splitlines()[0][:300] if crash.message else ""
+    if isinstance(longrepr, tuple):  # skips: (file, line, reason)
+        return str(longrepr[-1])[:300]
+    return str(longrepr).strip().splitlines()[-1][:300] if str(longrepr).strip() else ""
+
+
+def pytest_runtest_logreport(report: Any) -> None:
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        _record({"id": report.nodeid, "outcome": report.outcome, "reason": _reason(report)})
+    elif report.when == "teardown" and report.outcome == "failed":
+        _record({"id": report.nodeid, "outcome": "failed", "reason": _reason(report)})
+
+
+def pytest_collectreport(report: Any) -> None:
+    if report.outcome == "failed":
+        _record({"id": report.nodeid, "outcome": "collect-error", "reason": _reason(report)})
