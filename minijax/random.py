@@ -90,9 +90,9 @@ def static_hash(*parts: str | int) -> int:
 
 
 def derive(key: PRNGKeyArray, *parts: str | int) -> PRNGKeyArray:
-    """Fold the static ``parts`` into ``key`` at once: one independent key per path.
+    r"""Fold the static ``parts`` into ``key`` at once: one independent key per path.
 
-    $$\\text{derive}(k, p_1, \\dots, p_n) = \\text{fold\\_in}(k,\\ \\text{sha1}(p_1 \\cdots p_n)_{[0:4]})$$
+    $$\text{derive}(k, p_1, \dots, p_n) = \text{fold\_in}(k, \text{sha1}(p_1 \cdots p_n)_{0:4})$$
 
     This is the key recipe of flax's ``LazyRng.as_jax_rng``: the draw ``n`` (from 1)
     of a module at path ``("Encoder_0", "Dense_1")`` is
