@@ -110,6 +110,16 @@ def _try_import(name: str) -> types.ModuleType | None:
         raise
 
 
+def _is_helper(name: str) -> bool:
+    return name in HELPERS or name.endswith("_test")
+
+
+def _is_real_module(name: str) -> bool:
+    """Whether ``name`` is a module (not an attribute) in the flax/optax source tree."""
+    base = os.path.join(SRC, *name.split("."))
+    return os.path.isfile(base + ".py") or os.path.isfile(os.path.join(base, "__init__.py"))
+
+
 class Proxy(types.ModuleType):
     """A flax/optax module name whose attributes come from minijax modules."""
 
@@ -121,15 +131,15 @@ class Proxy(types.ModuleType):
     def __getattr__(self, attr: str) -> Any:
         if attr.startswith("__") and attr.endswith("__"):
             raise AttributeError(attr)
+        sub = f"{self.__name__}.{attr}"
+        if _is_helper(sub) or _is_real_module(sub):  # a module: answer with its proxy
+            return importlib.import_module(sub)
         for target in self._targets:
             module = _try_import(target)
             if module is not None and hasattr(module, attr):
                 return getattr(module, attr)
-        sub = f"{self.__name__}.{attr}"
         if sub in sys.modules:
             return sys.modules[sub]
-        if any(_try_import(t) is not None for t in _targets(sub)[:1]):
-            return importlib.import_module(sub)
         return Missing(sub)
 
     def __dir__(self) -> list[str]:
@@ -146,7 +156,7 @@ class ShimFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         top = fullname.split(".")[0]
         if top not in ROOTS:
             return None
-        if fullname in HELPERS or fullname.endswith("_test"):
+        if _is_helper(fullname):
             file = os.path.join(SRC, *fullname.split(".")) + ".py"
             return importlib.util.spec_from_file_location(fullname, file)
         return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
