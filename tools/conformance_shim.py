@@ -47,6 +47,7 @@ EXPLICIT = {
     "flax.errors": ["minijax.nn.errors"],
     "flax.core": ["minijax.core", "minijax.nn.meta", "minijax.nn.scope"],
     "flax.core.meta": ["minijax.nn.meta"],
+    "flax.core.spmd": ["minijax.nn.spmd"],
     "flax.core.scope": ["minijax.nn.scope"],
     "flax.core.frozen_dict": ["minijax.core"],
     "flax.core.lift": ["minijax.nn.lift"],
