@@ -468,10 +468,15 @@ def _unchunk(data: dict[str, Any]) -> np.ndarray:
     return np.concatenate(chunks).reshape(shape)
 
 
-def _to_numpy_and_chunk(x: Any) -> Any:
-    """jax arrays (in dicts) as NumPy arrays, those above `MAX_CHUNK_SIZE` chunked."""
+def _to_numpy_and_chunk(x: Any, sort_keys: bool) -> Any:
+    """A copy with jax arrays (in dicts) as NumPy arrays, those above `MAX_CHUNK_SIZE`
+    chunked, and with sorted dict keys if `sort_keys` (and the keys can be sorted)."""
     if isinstance(x, dict):
-        return {k: _to_numpy_and_chunk(v) for k, v in x.items()}
+        keys = list(x)
+        if sort_keys:
+            with contextlib.suppress(TypeError):
+                keys.sort()
+        return {k: _to_numpy_and_chunk(x[k], sort_keys) for k in keys}
     if isinstance(x, jax.Array):
         x = np.asarray(jax.random.key_data(x) if _is_key(x) else x)
     if isinstance(x, np.ndarray) and x.size * x.dtype.itemsize > MAX_CHUNK_SIZE:
@@ -523,9 +528,14 @@ def msgpack_serialize(pytree: Any, in_place: bool = False) -> bytes:
     dataclasses) use `to_bytes`, which turns them into dicts first. Arrays larger
     than `MAX_CHUNK_SIZE` bytes are written in chunks.
 
+    Dict keys are written in sorted order, as flax's `msgpack_serialize` does (it
+    copies the tree with `jax.tree.map`), unless `in_place`: then in their own order,
+    as flax's `to_bytes` does. The bytes are flax's, byte for byte.
+
     Args:
         pytree: the tree. jax arrays are copied to the host.
-        in_place: accepted for flax's signature; the input is never modified.
+        in_place: keep the dicts' key order (flax: modify the tree in place, which
+            minijax never does).
 
     Returns:
         The bytes.
@@ -539,8 +549,7 @@ def msgpack_serialize(pytree: Any, in_place: bool = False) -> bytes:
     >>> serialization.msgpack_restore(data)
     {'w': array([0., 1., 2.])}
     """
-    del in_place
-    tree = _to_numpy_and_chunk(pytree)
+    tree = _to_numpy_and_chunk(pytree, sort_keys=not in_place)
     try:
         packed: bytes = _msgpack().packb(tree, default=_msgpack_ext_pack, strict_types=True)
     except TypeError as error:
@@ -607,7 +616,7 @@ def to_bytes(target: Any) -> bytes:
     >>> serialization.from_bytes(params, data)["Dense_0"]["kernel"].shape
     (2, 2)
     """
-    return msgpack_serialize(to_state_dict(target))
+    return msgpack_serialize(to_state_dict(target), in_place=True)
 
 
 def from_bytes(target: Any, encoded_bytes: bytes) -> Any:
