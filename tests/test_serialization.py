@@ -335,3 +335,20 @@ def test_unwritable_and_unreadable_data():
         ser.msgpack_restore(data[:-5])
     with pytest.raises(ValueError, match="cannot read"):
         ser.msgpack_restore(data + b"\x00")
+
+
+def test_docs_page_runs():
+    import contextlib
+    import io
+    import re
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "serialization.md"
+    blocks = re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.DOTALL)
+    namespace: dict[str, Any] = {}
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        for block in blocks:
+            exec(compile(block, str(page), "exec"), namespace)
+    assert isinstance(namespace["state"], TrainState) and len(blocks) == 5
+    assert "Dense_0/kernel       (8, 16)" in printed.getvalue()
+    assert namespace["decay_mask"]["Dense_1"] == {"kernel": True, "bias": False}

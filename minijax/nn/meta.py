@@ -287,7 +287,7 @@ class Partitioned(struct.PyTreeNode, AxisMetadata[A]):
         """`PartitionSpec(*names)`."""
         return _spec(*self.names)
 
-    def get_sharding(self, mesh: Mesh) -> NamedSharding:
+    def get_sharding(self, mesh: Mesh | AbstractMesh) -> NamedSharding:
         """`NamedSharding(mesh, self.get_partition_spec())`."""
         return NamedSharding(mesh, self.get_partition_spec())
 
@@ -361,10 +361,15 @@ def get_partition_spec(tree: Any) -> Any:
     return jax.tree.map(_leaf_spec, tree, is_leaf=is_axis_metadata)
 
 
-def get_sharding(tree: Any, mesh: Mesh) -> Any:
+def get_sharding(tree: Any, mesh: Mesh | AbstractMesh) -> Any:
     """The `NamedSharding` on `mesh` of every leaf (flax: `nn.get_sharding`).
 
-    A box gives `box.get_sharding(mesh)`; another array is replicated.
+    A box gives `box.get_sharding(mesh)`; another array is replicated. Use it on
+    `jax.eval_shape(model.init, ...)` for `out_shardings`: each split axis is checked
+    to divide evenly over its mesh axes, and an error names the variable.
+
+    Raises:
+        ValueError: an axis size is not a multiple of the devices it is split over.
 
     >>> import jax, jax.numpy as jnp
     >>> import minijax.nn as nn
@@ -374,10 +379,36 @@ def get_sharding(tree: Any, mesh: Mesh) -> Any:
     P(None, 'model')
     """
 
-    def leaf(x: Any) -> Any:
+    def leaf(path: Any, x: Any) -> Any:
         if hasattr(x, "get_sharding"):
-            return x.get_sharding(mesh)
+            sharding = x.get_sharding(mesh)
+            _check_divisible(path, x.unbox(apply_constraint=False), sharding)
+            return sharding
         spec = _leaf_spec(x)
         return None if spec is None else NamedSharding(mesh, spec)
 
-    return jax.tree.map(leaf, tree, is_leaf=is_axis_metadata)
+    return jax.tree_util.tree_map_with_path(leaf, tree, is_leaf=is_axis_metadata)
+
+
+def _path_text(path: Any) -> str:
+    """A key path as `params/Dense_0/kernel`."""
+    parts = (getattr(k, "key", getattr(k, "name", getattr(k, "idx", k))) for k in path)
+    return "/".join(map(str, parts))
+
+
+def _check_divisible(path: Any, value: Any, sharding: NamedSharding) -> None:
+    shape = getattr(value, "shape", None)
+    if shape is None:
+        return
+    for axis, entry in enumerate(sharding.spec):
+        names = entry if isinstance(entry, tuple) else (entry,)
+        names = tuple(n for n in names if isinstance(n, str))
+        devices = 1
+        for n in names:
+            devices *= sharding.mesh.shape[n]
+        if axis < len(shape) and shape[axis] % devices:
+            raise ValueError(
+                f"{_path_text(path)}: axis {axis} of shape {tuple(shape)} is split "
+                f"over mesh axes {names} ({devices} devices), but {shape[axis]} is not a "
+                f"multiple of {devices}. Change the size, the mesh or the rules."
+            )

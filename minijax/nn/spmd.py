@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import jax
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.sharding import AbstractMesh, Mesh, NamedSharding, PartitionSpec
 
 from minijax import struct
 from minijax.nn import meta
@@ -359,7 +359,7 @@ class LogicallyPartitioned(meta.Partitioned[Any]):
             self.value, self.get_partition_spec(), rules=self.rules, mesh=self.mesh
         )
 
-    def get_sharding(self, mesh: Mesh) -> NamedSharding:
+    def get_sharding(self, mesh: Mesh | AbstractMesh) -> NamedSharding:
         """`NamedSharding(mesh, logical_to_mesh_axes(names, rules))`.
 
         Without any rules the names are used as mesh axes, as `Partitioned` does.

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from jax.sharding import AxisType, NamedSharding
+from jax.sharding import AbstractMesh, AxisType, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 import minijax.nn as nn
@@ -180,6 +180,20 @@ def constraints(f, *args):
     text = jax.jit(f).lower(*args).as_text()
     return [line.split("<@mesh, ")[1].split(">")[0] for line in text.splitlines()
             if "sdy.sharding_constraint" in line]
+
+
+def test_get_sharding_checks_that_shards_divide_evenly():
+    mesh8 = AbstractMesh((2, 4), ("data", "model"), axis_types=(AxisType.Auto,) * 2)
+    abstract = {"params": {"Embed_0": {"embedding": nn.LogicallyPartitioned(
+        jax.ShapeDtypeStruct((62, 32), jnp.float32), ("vocab", "embed"))}}}
+    with nn.logical_axis_rules((("vocab", "model"), ("embed", "data"))):
+        with pytest.raises(ValueError, match=r"params/Embed_0/embedding: axis 0 of shape "
+                                             r"\(62, 32\) is split over mesh axes \('model',\) "
+                                             r"\(4 devices\), but 62 is not a multiple of 4"):
+            nn.get_sharding(abstract, mesh8)
+        ok = jax.tree.map(lambda x: jax.ShapeDtypeStruct((64, 32), x.dtype), abstract)
+        assert nn.get_sharding(ok, mesh8)["params"]["Embed_0"]["embedding"].spec == P(
+            "model", "data")
 
 
 def test_unbox_constrains_under_a_mesh(mesh):
