@@ -352,3 +352,13 @@ def test_docs_page_runs():
     assert isinstance(namespace["state"], TrainState) and len(blocks) == 5
     assert "Dense_0/kernel       (8, 16)" in printed.getvalue()
     assert namespace["decay_mask"]["Dense_1"] == {"kernel": True, "bias": False}
+
+
+def test_docstring_examples():
+    import doctest
+
+    from minijax import traverse_util
+
+    for module in (ser, traverse_util):
+        result = doctest.testmod(module)
+        assert result.attempted > 5 and result.failed == 0, module.__name__

@@ -72,6 +72,13 @@ class PartitioningUnspecifiedError(MinijaxNNError, ValueError):
     """A transformation adds an axis to a `Partitioned` value without naming it.
 
     flax: `errors.PartitioningUnspecifiedError`.
+
+    >>> import minijax.nn as nn
+    >>> try:
+    ...     nn.Partitioned(0.0, ("embed",)).add_axis(0, {})
+    ... except nn.meta.PartitioningUnspecifiedError as error:
+    ...     print(str(error)[:60])
+    Trying to transform a Partitioned variable but "partition_na
     """
 
     def __init__(self, target: Any) -> None:
@@ -192,13 +199,28 @@ def replace_boxed(tree: Any, updates: Any) -> Any:
 
 
 def get_global_mesh() -> AbstractMesh | Mesh | None:
-    """The mesh set with `jax.set_mesh` (or `jax.sharding.use_mesh`), or None."""
+    """The mesh set with `jax.set_mesh` (or `jax.sharding.use_mesh`), or None.
+
+    >>> import jax
+    >>> from minijax.nn import meta
+    >>> mesh = jax.make_mesh((1,), ("data",))
+    >>> with jax.set_mesh(mesh):
+    ...     meta.get_global_mesh().axis_names
+    ('data',)
+    >>> meta.get_global_mesh() is None
+    True
+    """
     mesh = jax.sharding.get_abstract_mesh()
     return None if mesh.empty else mesh
 
 
 def global_mesh_defined() -> bool:
-    """Whether a mesh is set with `jax.set_mesh`: then boxes constrain their values."""
+    """Whether a mesh is set with `jax.set_mesh`: then boxes constrain their values.
+
+    >>> from minijax.nn import meta
+    >>> meta.global_mesh_defined()
+    False
+    """
     return get_global_mesh() is not None
 
 
@@ -244,6 +266,9 @@ class Partitioned(struct.PyTreeNode, AxisMetadata[A]):
 
         Args:
             apply_constraint: False returns the value as it is.
+
+        Returns:
+            The value, through `jax.lax.with_sharding_constraint` under a mesh.
         """
         if not apply_constraint or (self.mesh is None and not global_mesh_defined()):
             return self.value  # type: ignore[no-any-return]

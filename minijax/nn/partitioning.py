@@ -158,7 +158,19 @@ def param_with_axes(
 class PartitionedVariable(Variable):
     """A `Variable` whose value is constrained to its logical axes on every read and write.
 
-    flax: `partitioning.PartitionedVariable`.
+    flax: `partitioning.PartitionedVariable`. `variable_with_axes` returns one.
+
+    >>> import jax, jax.numpy as jnp
+    >>> import minijax.nn as nn
+    >>> from minijax.nn import partitioning
+    >>> class Count(nn.Module):
+    ...     @nn.compact
+    ...     def __call__(self):
+    ...         v = partitioning.variable_with_axes("s", "n", jnp.zeros, (2,), axes=("batch",))
+    ...         v.value = v.value + 1
+    ...         return type(v).__name__
+    >>> Count().init_with_output(jax.random.key(0))[0]
+    'PartitionedVariable'
     """
 
     def __init__(

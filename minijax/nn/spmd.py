@@ -73,6 +73,12 @@ _axis_rules = _AxisRules()
 def set_logical_axis_rules(rules: LogicalRules) -> None:
     """Set the rules used when none are passed (flax: `nn.set_logical_axis_rules`).
 
+    Args:
+        rules: `((logical name, mesh axes), ...)`; `()` clears them.
+
+    Raises:
+        ValueError: the rules are not a tuple or list of pairs.
+
     >>> import minijax.nn as nn
     >>> nn.set_logical_axis_rules((("batch", "data"),))
     >>> nn.get_logical_axis_rules()
@@ -83,13 +89,23 @@ def set_logical_axis_rules(rules: LogicalRules) -> None:
 
 
 def get_logical_axis_rules() -> LogicalRules:
-    """The rules in effect (flax: `nn.get_logical_axis_rules`); `()` if none are set."""
+    """The rules in effect (flax: `nn.get_logical_axis_rules`); `()` if none are set.
+
+    >>> import minijax.nn as nn
+    >>> nn.get_logical_axis_rules()
+    ()
+    """
     return _axis_rules.rules
 
 
 @contextlib.contextmanager
 def logical_axis_rules(rules: LogicalRules) -> Iterator[None]:
     """Use `rules` inside a `with` block (flax: `nn.logical_axis_rules`).
+
+    The rules are per thread, and the previous ones come back at the end of the block.
+
+    Args:
+        rules: `((logical name, mesh axes), ...)`.
 
     >>> import minijax.nn as nn
     >>> with nn.logical_axis_rules((("mlp", "model"),)):
@@ -204,6 +220,13 @@ def _is_spec(x: Any) -> bool:
 def logical_to_mesh(tree: Any, rules: LogicalRules | None = None) -> Any:
     """`logical_to_mesh_axes` on every `PartitionSpec` of `tree` (flax: `nn.logical_to_mesh`).
 
+    Args:
+        tree: a pytree of logical `PartitionSpec`s (None leaves stay None).
+        rules: the rules; None uses the ones in effect.
+
+    Returns:
+        The tree of mesh `PartitionSpec`s.
+
     >>> import minijax.nn as nn
     >>> from jax.sharding import PartitionSpec as P
     >>> nn.logical_to_mesh({"kernel": P("embed", "mlp")}, (("mlp", "model"),))
@@ -218,6 +241,14 @@ def logical_to_mesh_sharding(tree: Any, mesh: Mesh, rules: LogicalRules | None =
     flax: `nn.logical_to_mesh_sharding`. The usual input is
     `nn.get_partition_spec(jax.eval_shape(model.init, key, x))`; the output goes to
     `jax.jit(model.init, out_shardings=...)`.
+
+    Args:
+        tree: a pytree of logical `PartitionSpec`s.
+        mesh: the mesh.
+        rules: the rules; None uses the ones in effect.
+
+    Returns:
+        The tree with a `NamedSharding` for each spec.
 
     >>> import jax
     >>> import minijax.nn as nn
@@ -236,7 +267,18 @@ def logical_to_mesh_sharding(tree: Any, mesh: Mesh, rules: LogicalRules | None =
 
 
 class RulesFallback(enum.Enum):
-    """What a constraint does with an axis name that no rule covers."""
+    """What a constraint does with an axis name that no rule covers (flax: the same).
+
+    `AXIS_IS_UNSHARDED` (the default) leaves that axis whole, `RAISE_ERROR` raises a
+    `ValueError`, `NO_CONSTRAINT` skips the whole constraint.
+
+    >>> import jax.numpy as jnp
+    >>> import minijax.nn as nn
+    >>> with nn.logical_axis_rules((("batch", "data"),)):
+    ...     nn.with_logical_constraint(jnp.ones(2), ("embed",),
+    ...                                fallback=nn.spmd.RulesFallback.NO_CONSTRAINT).shape
+    (2,)
+    """
 
     AXIS_IS_UNSHARDED = "axis_is_unsharded"
     RAISE_ERROR = "raise_error"

@@ -411,3 +411,11 @@ def test_partitioned_variable_constrains_reads_and_writes(monkeypatch):
 def test_outside_a_module():
     with pytest.raises(nn.AssignSubModuleError, match="pass module=self"):
         partitioning.param_with_axes("w", ONES, (2,), axes=("a",))
+
+
+def test_docstring_examples():
+    import doctest
+
+    for module in (meta, spmd, partitioning):
+        result = doctest.testmod(module)
+        assert result.attempted > 5 and result.failed == 0, module.__name__
