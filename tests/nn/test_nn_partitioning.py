@@ -419,3 +419,15 @@ def test_docstring_examples():
     for module in (meta, spmd, partitioning):
         result = doctest.testmod(module)
         assert result.attempted > 5 and result.failed == 0, module.__name__
+
+
+def test_partitioning_names_are_flax_aliases():
+    assert partitioning.axis_rules is nn.logical_axis_rules
+    assert partitioning.set_axis_rules is nn.set_logical_axis_rules
+    assert partitioning.get_axis_rules is nn.get_logical_axis_rules
+    assert partitioning.with_sharding_constraint is nn.with_logical_constraint
+    assert partitioning.logical_to_mesh_axes is nn.logical_to_mesh_axes
+    assert partitioning.logical_to_mesh is nn.logical_to_mesh
+    assert partitioning.RulesFallback is spmd.RulesFallback
+    assert nn.LogicallyPartitioned.__mro__[1] is nn.Partitioned
+    assert issubclass(nn.Partitioned, meta.AxisMetadata)
