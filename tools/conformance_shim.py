@@ -47,6 +47,7 @@ EXPLICIT = {
     "flax.errors": ["minijax.nn.errors"],
     "flax.core": ["minijax.core", "minijax.nn.meta", "minijax.nn.scope"],
     "flax.core.meta": ["minijax.nn.meta"],
+    "flax.core.spmd": ["minijax.nn.spmd"],
     "flax.core.scope": ["minijax.nn.scope"],
     "flax.core.frozen_dict": ["minijax.core"],
     "flax.core.lift": ["minijax.nn.lift"],
@@ -78,7 +79,9 @@ class Missing:
     __bool__ = _fail
 
     def __getattr__(self, attr: str) -> Any:
-        if attr.startswith("__") and attr.endswith("__"):
+        # Private names are introspection (pytest reads `_mock_name` of every
+        # module-level name while it collects): a plain AttributeError.
+        if attr.startswith("_"):
             raise AttributeError(attr)
         return self._fail()
 
@@ -141,6 +144,34 @@ class Proxy(types.ModuleType):
         if sub in sys.modules:
             return sys.modules[sub]
         return Missing(sub)
+
+    def __setattr__(self, attr: str, value: Any) -> None:
+        """Setting a name minijax defines sets it in minijax's module (a test that sets
+        ``serialization.MAX_CHUNK_SIZE`` or mock-patches ``spmd._with_sharding_constraint``
+        reaches the code under test); ``del`` puts the original back."""
+        owner = self._owner(attr)
+        if owner is None:
+            super().__setattr__(attr, value)
+            return
+        self.__dict__["_originals"].setdefault(attr, (owner, getattr(owner, attr)))
+        setattr(owner, attr, value)
+
+    def __delattr__(self, attr: str) -> None:
+        saved = self.__dict__.get("_originals", {}).pop(attr, None)
+        if saved is None:
+            super().__delattr__(attr)
+        else:
+            setattr(saved[0], attr, saved[1])
+
+    def _owner(self, attr: str) -> types.ModuleType | None:
+        if attr.startswith("__") or "_targets" not in self.__dict__:
+            return None
+        self.__dict__.setdefault("_originals", {})
+        for target in self._targets:
+            module = _try_import(target)
+            if module is not None and hasattr(module, attr):
+                return module
+        return None
 
     def __dir__(self) -> list[str]:
         names: set[str] = set()

@@ -130,3 +130,47 @@ __all__ += [
     "min_pool",
     "pool",
 ]
+
+# --- partitioning: metadata boxes (meta.py), logical axis names (spmd.py) and the
+# --- side-collection API of flax.linen.partitioning (partitioning.py) ---
+from minijax.nn import meta, partitioning, spmd  # noqa: E402
+from minijax.nn.meta import (  # noqa: E402
+    PARTITION_NAME,
+    Partitioned,
+    get_partition_spec,
+    get_sharding,
+    unbox,
+    with_partitioning,
+)
+from minijax.nn.spmd import (  # noqa: E402
+    LogicallyPartitioned,
+    get_logical_axis_rules,
+    logical_axis_rules,
+    logical_to_mesh,
+    logical_to_mesh_axes,
+    logical_to_mesh_sharding,
+    set_logical_axis_rules,
+    with_logical_constraint,
+    with_logical_partitioning,
+)
+
+__all__ += [
+    "PARTITION_NAME",
+    "LogicallyPartitioned",
+    "Partitioned",
+    "get_logical_axis_rules",
+    "get_partition_spec",
+    "get_sharding",
+    "logical_axis_rules",
+    "logical_to_mesh",
+    "logical_to_mesh_axes",
+    "logical_to_mesh_sharding",
+    "meta",
+    "partitioning",
+    "set_logical_axis_rules",
+    "spmd",
+    "unbox",
+    "with_logical_constraint",
+    "with_logical_partitioning",
+    "with_partitioning",
+]

@@ -262,12 +262,17 @@ class Scope:
             "layer names and structure)?"
         )
 
-    def param(self, name: str, init_fn: Callable[..., Any], *init_args: Any, **kw: Any) -> Any:
+    def param(
+        self, name: str, init_fn: Callable[..., Any], *init_args: Any, unbox: bool = True,
+        **kw: Any,
+    ) -> Any:
         """Create (at init) or read (at apply) the parameter ``name`` (flax: ``Scope.param``).
 
         ``init_fn(key, *init_args)`` gets a fresh key of the ``params`` stream. On read,
         the stored shape is compared with what ``init_fn`` would make (computed
-        abstractly with ``jax.eval_shape``, so it costs no FLOPs).
+        abstractly with ``jax.eval_shape``, so it costs no FLOPs). A boxed value
+        (``nn.with_partitioning``) is stored boxed and returned unboxed unless
+        ``unbox=False``.
         """
         self.reserve(name, "params")
         if self.has_variable("params", name):
@@ -283,12 +288,12 @@ class Scope:
                         "inputs. The params come from a model with another configuration "
                         "or input size: re-run init with the inputs you apply to."
                     )
-            return value
+            return _unboxed(value) if unbox else value
         if not self.store.is_mutable("params"):
             raise self._missing("params", name)
         value = init_fn(self.make_rng("params"), *init_args, **kw)
         self.put_variable("params", name, value)
-        return value
+        return _unboxed(value) if unbox else value
 
     def variable(
         self, collection: str, name: str, init_fn: Callable[..., Any] | None, *init_args: Any
@@ -328,6 +333,12 @@ class Scope:
         counts = self.store.counters.setdefault(self.path, {})
         counts[stream] = count = counts.get(stream, 0) + 1
         return mrandom.derive(root, *self.path, count)
+
+
+def _unboxed(value: Any) -> Any:
+    from minijax.nn import meta  # lazy: meta's boxes build on this module's errors
+
+    return meta.unbox(value)
 
 
 class Variable:
