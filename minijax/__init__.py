@@ -10,6 +10,10 @@ Subpackages (import them by name, as you would flax and optax)::
 
 from minijax import random, struct, typing
 
+# --- global switches (flax.config) ---
+from minijax import config
+
 __version__ = "0.1.0"
 
 __all__ = ["__version__", "random", "struct", "typing"]
+__all__ += ["config"]

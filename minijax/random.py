@@ -41,6 +41,7 @@ from minijax.typing import Array, Int, PRNGKeyArray
 
 __all__ = [
     "KeyManager",
+    "LazyRng",
     "KeyReuseError",
     "PRNGSequence",
     "debug_key_reuse",
@@ -231,6 +232,42 @@ class KeyManager(struct.PyTreeNode):
         for s in streams or self.streams:
             out[s], manager = manager.next(s)
         return out, manager
+
+
+@struct.dataclass
+class LazyRng:
+    """A root key and the static names still to fold into it (in flax: `LazyRng`).
+
+    `minijax.nn.Scope` holds one per stream: `Scope.push` appends the child's name,
+    `Scope.make_rng` the draw number, and `as_jax_rng` folds them in at once.
+
+    Attributes:
+        rng: the root key of a stream.
+        suffix: the names (module path, then draw number) to fold in, by `derive`.
+
+    >>> import jax
+    >>> r = LazyRng.create(jax.random.key(0), "Dense_0", 1)
+    >>> r.suffix
+    ('Dense_0', 1)
+    """
+
+    rng: PRNGKeyArray
+    suffix: tuple[str | int, ...] = struct.field(pytree_node=False, default=())
+
+    @staticmethod
+    def create(rng: "PRNGKeyArray | int | LazyRng", *suffix: str | int) -> "LazyRng":
+        """`rng` (a key, a seed or a `LazyRng`) with `suffix` appended."""
+        if isinstance(rng, LazyRng):
+            return LazyRng(rng.rng, rng.suffix + suffix)
+        return LazyRng(as_key(rng), suffix)
+
+    def as_jax_rng(self) -> PRNGKeyArray:
+        """The key: `derive(rng, *suffix)`, one `fold_in`."""
+        return derive(self.rng, *self.suffix)
+
+    def clear_suffix(self) -> "LazyRng":
+        """The root key with no names to fold in."""
+        return LazyRng(self.rng, ())
 
 
 class PRNGSequence(Iterator[PRNGKeyArray]):

@@ -7,7 +7,7 @@
   :class:`MLP`; ``Conv`` / ``ConvTranspose``; ``BatchNorm``, ``LayerNorm``,
   ``RMSNorm``, ``GroupNorm``; attention (``MultiHeadDotProductAttention``,
   ``dot_product_attention``, masks); recurrent cells and ``RNN``; pooling
-  functions; and :func:`tabulate` / :func:`summary`.
+  functions; and `tabulate` (`summary.py`).
 """
 
 from minijax.nn import initializers
@@ -27,16 +27,8 @@ from minijax.nn.activation import (
 from minijax.nn.batch_norm import BatchNorm
 from minijax.nn.combinators import MLP, Sequential
 from minijax.nn.linear import Dense, Embed
-from minijax.nn.module import (
+from minijax.nn.errors import (
     AssignSubModuleError,
-    Module,
-    SetAttributeError,
-    UnboundModuleError,
-    compact,
-    merge_param,
-    nowrap,
-)
-from minijax.nn.scope import (
     CollectionNotFoundError,
     DuplicateNameError,
     ImmutableCollectionError,
@@ -44,11 +36,13 @@ from minijax.nn.scope import (
     MissingParamError,
     MissingRngError,
     ParamShapeError,
-    Variable,
+    SetAttributeError,
+    UnboundModuleError,
     VariableNestingError,
 )
+from minijax.nn.module import Module, compact, merge_param, nowrap
+from minijax.nn.variable import Variable
 from minijax.nn.stochastic import Dropout
-from minijax.nn.summary import summary, tabulate
 
 __all__ = [
     "MLP",
@@ -83,9 +77,7 @@ __all__ = [
     "silu",
     "softmax",
     "softplus",
-    "summary",
     "swish",
-    "tabulate",
     "tanh",
 ]
 
@@ -129,4 +121,29 @@ __all__ += [
     "max_pool",
     "min_pool",
     "pool",
+]
+
+# --- the module system: scopes, entry points, interceptors, errors (flax.linen.module) ---
+from minijax.nn import errors, summary
+from minijax.nn.compact_name_scope import compact_name_scope
+from minijax.nn.filters import DenyList
+from minijax.nn.functional import apply, init, init_with_output
+from minijax.nn.intercept import InterceptorContext, intercept_methods
+from minijax.nn.scope import Scope
+from minijax.nn.share_scope import share_scope
+from minijax.nn.summary import tabulate
+
+__all__ += [
+    "DenyList",
+    "InterceptorContext",
+    "Scope",
+    "apply",
+    "compact_name_scope",
+    "errors",
+    "init",
+    "init_with_output",
+    "intercept_methods",
+    "share_scope",
+    "summary",
+    "tabulate",
 ]
