@@ -108,8 +108,8 @@ class InvalidRngError(MinijaxNNError, ValueError):
     >>> try:
     ...     Noise().apply({})
     ... except InvalidRngError as e:
-    ...     print(str(e).split(":")[0])
-    The root module needs PRNG for "noise"
+    ...     print(str(e).split(" (")[0])
+    Module None needs PRNG for "noise"
     """
 
 
@@ -384,7 +384,7 @@ class InvalidInstanceModuleError(MinijaxNNError, TypeError):
 
     >>> import jax, minijax.nn as nn
     >>> try:
-    ...     nn.Dense.init(jax.random.key(0))
+    ...     nn.Dense.init(jax.random.key(0), None)
     ... except InvalidInstanceModuleError:
     ...     print("caught")
     caught
@@ -507,6 +507,18 @@ def path_text(path: tuple[str, ...]) -> str:
     return "/".join(path) if path else "<root>"
 
 
+def note_where(error: Exception, scope: Any, method: str) -> None:
+    """Add the module path to an error raised inside a module, once (at the innermost).
+
+    A shape error from `Dense.__call__` then says *which* Dense of the model it was:
+    `(in module Encoder_0/Dense_1, Dense.__call__)` below the message.
+    """
+    if not getattr(error, "_minijax_where", False):
+        where = path_text(scope.path) if scope is not None else "<unbound>"
+        error.add_note(f"(in module {where}, {method})")
+        error._minijax_where = True  # type: ignore[attr-defined]
+
+
 def name_in_use(kind: str, name: str, module: str, path: tuple[str, ...]) -> NameInUseError:
     return NameInUseError(
         f'Could not create {kind} "{name}" in Module {module}: Name in use (at '
@@ -516,9 +528,11 @@ def name_in_use(kind: str, name: str, module: str, path: tuple[str, ...]) -> Nam
     )
 
 
-def assign_outside_setup(what: str, module: str, path: tuple[str, ...]) -> AssignSubModuleError:
+def assign_outside_setup(
+    what: str, verb: str, module: str, path: tuple[str, ...]
+) -> AssignSubModuleError:
     return AssignSubModuleError(
-        f"{what} must be defined in `setup()` or in a method wrapped in `@compact` "
+        f"{what} must be {verb} in `setup()` or in a method wrapped in `@compact` "
         f"(it was created in a method of {module} at {path_text(path)} that is neither). "
         "Create it in setup(), or decorate the method with @nn.compact."
     )
@@ -581,9 +595,8 @@ def missing_perturbation(collection: str, name: str, path: tuple[str, ...]) -> V
 
 
 def missing_rng(name: str | None, path: tuple[str, ...], stream: str) -> InvalidRngError:
-    who = name if name is not None else "The root module"
     return InvalidRngError(
-        f'{who} needs PRNG for "{stream}" (module path {path_text(path)}): pass '
+        f'Module {name} needs PRNG for "{stream}" (module path {path_text(path)}): pass '
         f"rngs={{{stream!r}: key}} to apply (or to init, where a 'params' key also feeds "
         "every other stream)."
     )

@@ -43,6 +43,7 @@ and rewind the scope's reservations.
 """
 
 import dataclasses
+import enum
 import functools
 import inspect
 import itertools
@@ -51,14 +52,12 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, Optional, TypeVar, dataclass_transform
 
-import jax
-import jax.numpy as jnp
-
 from minijax import config
 from minijax.core import FrozenDict
 from minijax.nn import errors, kw_only_dataclasses
 from minijax.nn.functional import InitApply
 from minijax.nn.intercept import run_interceptors
+from minijax.nn.intermediates import Intermediates
 from minijax.nn.module_repr import module_repr
 from minijax.nn.scope import Scope, Variable
 
@@ -116,14 +115,6 @@ def merge_param(name: str, a: Any, b: Any) -> Any:
     return a if b is None else b
 
 
-def _note_where(error: Exception, module: "Module", method: str) -> None:
-    """Add the module path to an error raised inside a module, once (at the innermost)."""
-    if not getattr(error, "_minijax_where", False):
-        where = errors.path_text(module.scope.path) if module.scope is not None else "<unbound>"
-        error.add_note(f"(in module {where}, {type(module).__name__}.{method})")
-        error._minijax_where = True  # type: ignore[attr-defined]
-
-
 class _Context(threading.local):
     def __init__(self) -> None:
         self.module_stack: list[Module] = []  # the modules whose methods are running
@@ -148,6 +139,14 @@ _UNSPECIFIED: Any = _Unspecified()
 _NAME_TYPES = (str, "str", Optional[str], "str | None", "Optional[str]")
 
 
+class SetupState(enum.IntEnum):
+    """Whether `setup` has run: not yet, outside a lifted transform only, or here."""
+
+    NEW = 0
+    TRANSFORMED = 1
+    DONE = 2
+
+
 @dataclasses.dataclass
 class _State:
     """Per-instance bookkeeping, never part of the config (flax: `_ModuleInternalState`)."""
@@ -155,7 +154,7 @@ class _State:
     ready: bool = False  # construction has finished: attributes are frozen from now on
     in_setup: bool = False
     in_compact: bool = False
-    setup_done: bool = False
+    setup_called: SetupState = SetupState.NEW
     autoname: dict[str, int] = dataclasses.field(default_factory=dict)
     children: dict[str, Any] = dataclasses.field(default_factory=dict)  # -> module or collection
 
@@ -181,12 +180,12 @@ _LAST_FIELDS = {
 }
 
 
-def _freeze(value: Any) -> Any:
+def _freeze_attr(value: Any) -> Any:
     """Lists become tuples and dicts `FrozenDict`s, recursively, so configs hash."""
     if isinstance(value, dict):
-        return FrozenDict({k: _freeze(v) for k, v in value.items()})
+        return FrozenDict({k: _freeze_attr(v) for k, v in value.items()})
     if isinstance(value, list | tuple):
-        items = [_freeze(v) for v in value]
+        items = [_freeze_attr(v) for v in value]
         return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
     return value
 
@@ -205,6 +204,11 @@ def _map_modules(fn: Callable[[str, "Module"], Any], value: Any, suffix: str = "
         items = [_map_modules(fn, v, f"{suffix}_{i}") for i, v in enumerate(value)]
         return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
     return value
+
+
+def _get_local_method_names(cls: type, exclude: Any = ()) -> tuple[str, ...]:
+    """The methods `cls` defines itself: not inherited, not static or class methods."""
+    return tuple(n for n, f in vars(cls).items() if inspect.isfunction(f) and n not in exclude)
 
 
 def _wrap(fun: Callable[..., Any]) -> Callable[..., Any]:
@@ -232,7 +236,7 @@ def _is_descriptor(cls: type, attr: str) -> bool:
 
 
 @dataclass_transform(field_specifiers=(dataclasses.field,))
-class Module(InitApply):
+class Module(InitApply, Intermediates):
     """The base class of every layer and model (in flax: `flax.linen.Module`).
 
     Attributes:
@@ -264,10 +268,10 @@ class Module(InitApply):
                 "has them already (name: str | None, parent). Rename the field."
             )
         cls._make_dataclass(kw_only)
-        fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-        for attr, fun in list(vars(cls).items()):
-            if (inspect.isfunction(fun) and attr not in fields
-                    and (attr == "__call__" or not attr.startswith("__"))
+        fields = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+        for attr in _get_local_method_names(cls, exclude=fields):
+            fun = vars(cls)[attr]
+            if ((attr == "__call__" or not attr.startswith("__"))
                     and not getattr(fun, "nowrap", False)
                     and not getattr(fun, "_minijax_wrapped", False)):
                 setattr(cls, attr, _wrap(fun))
@@ -347,14 +351,14 @@ class Module(InitApply):
                 queue.append(sub)
             return sub
 
-        object.__setattr__(self, attr, _freeze(_map_modules(adopt, value)))
+        object.__setattr__(self, attr, _freeze_attr(_map_modules(adopt, value)))
         for sub in queue:
             sub._bind(check=False)
 
     def _try_setup(self) -> None:
         """Run `setup` once, lazily, the first time a bound module is used."""
         state = self._state
-        if self.scope is None or state.in_setup or state.setup_done:
+        if self.scope is None or state.in_setup or state.setup_called == SetupState.DONE:
             return
         state.in_setup = True
         try:
@@ -362,7 +366,7 @@ class Module(InitApply):
             for name in type(self)._compact_name_scope_methods:  # type: ignore[attr-defined]
                 getattr(type(self), name).make_scope(self)
         finally:
-            state.in_setup, state.setup_done = False, True
+            state.in_setup, state.setup_called = False, SetupState.DONE
 
     def _call_wrapped(self, fun: Callable[..., Any], args: tuple[Any, ...], kwargs: Any) -> Any:
         """Run a user method: setup first, then the method with `self` on the stack."""
@@ -384,7 +388,7 @@ class Module(InitApply):
         try:
             return run_interceptors(fun, self, args, kwargs)
         except Exception as error:
-            _note_where(error, self, name)
+            errors.note_where(error, self.scope, f"{cls}.{name}")
             raise
         finally:
             _context.module_stack.pop()
@@ -402,7 +406,7 @@ class Module(InitApply):
     def __setattr__(self, attr: str, value: Any) -> None:
         state = self.__dict__.get("_state")
         if state is None or not state.ready or attr.startswith("__"):
-            object.__setattr__(self, attr, _freeze(value))  # the dataclass __init__
+            object.__setattr__(self, attr, _freeze_attr(value))  # the dataclass __init__
             return
         field = self.__dataclass_fields__.get(attr)  # type: ignore[attr-defined]
         if not state.in_setup or (field is not None and field.init):
@@ -496,39 +500,6 @@ class Module(InitApply):
 
     def put_variable(self, col: str, name: str, value: Any) -> None:
         self._bound("use variables").put_variable(col, name, value)
-
-    def sow(self, col: str, name: str, value: Any,
-            reduce_fn: Callable[[Any, Any], Any] = lambda xs, x: (*xs, x),
-            init_fn: Callable[[], Any] = tuple) -> bool:
-        """Store `reduce_fn(previous or init_fn(), value)` in `col/name` if `col` is mutable.
-
-        By default the values of repeated calls are collected in a tuple. Returns
-        whether the value was stored.
-        """
-        scope = self._bound("store variables")
-        if not scope.is_mutable_collection(col):
-            return False
-        if scope.has_variable(col, name):
-            xs = scope.get_variable(col, name)
-        else:
-            scope.reserve(name, col)
-            self._state.children[name] = col
-            xs = init_fn()
-        scope.put_variable(col, name, reduce_fn(xs, value))
-        return True
-
-    def perturb(self, name: str, value: Any, collection: str = "perturbations") -> Any:
-        """`value + perturbations/name`: a zero variable whose gradient is `d loss/d value`."""
-        scope = self._bound("store variables")
-        if scope.is_mutable_collection(collection) and not scope.has_variable(collection, name):
-            scope.reserve(name, collection)
-            self._state.children[name] = collection
-            scope.put_variable(collection, name, jax.tree.map(jnp.zeros_like, value))
-        if collection in scope.store.variables:
-            if not scope.has_variable(collection, name):
-                raise errors.missing_perturbation(collection, name, scope.path)
-            value = jax.tree.map(jnp.add, value, scope.get_variable(collection, name))
-        return value
 
     # -- copies -------------------------------------------------------------------------
 
