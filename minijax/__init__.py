@@ -8,10 +8,7 @@ Subpackages (import them by name, as you would flax and optax)::
     from minijax import random, struct, typing, testing, losses, data
 """
 
-from minijax import random, struct, typing
-
-# --- global switches (flax.config) ---
-from minijax import config
+from minijax import config, random, struct, typing
 
 __version__ = "0.1.0"
 

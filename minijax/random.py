@@ -41,8 +41,8 @@ from minijax.typing import Array, Int, PRNGKeyArray
 
 __all__ = [
     "KeyManager",
-    "LazyRng",
     "KeyReuseError",
+    "LazyRng",
     "PRNGSequence",
     "debug_key_reuse",
     "derive",

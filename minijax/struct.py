@@ -185,7 +185,7 @@ def dataclass(cls: type[_T] | None = None, /, **kwargs: Any) -> Any:
         dc = dataclasses.dataclass(**{"frozen": True, **kwargs})(c)
         if "replace" not in dc.__dict__:
             dc.replace = _replace  # type: ignore[attr-defined]
-        dc._flax_dataclass = True  # type: ignore[attr-defined]  (flax's marker: code checks it)
+        dc._flax_dataclass = True  # type: ignore[attr-defined]  # flax's marker, checked by users
         return _register(dc)
 
     return wrap if cls is None else wrap(cls)

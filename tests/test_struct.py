@@ -174,7 +174,7 @@ def test_frozen_false_slots_and_class_keywords_are_honoured() -> None:
     node.b = 5
     assert node.b == 5 and KwNode(step=0, params={}, extra=3).extra == 3
     with pytest.raises(TypeError, match="non-default argument 'extra' follows default"):
-        class Positional(Base):  # noqa: F841
+        class Positional(Base):
             extra: int
 
 

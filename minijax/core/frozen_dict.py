@@ -38,8 +38,8 @@ class FrozenDict(Mapping[K, V]):
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._dict = {k: freeze(v) if isinstance(v, dict) else v
-                      for k, v in dict(*args, **kwargs).items()}
+        self._dict: dict[K, V] = {k: freeze(v) if isinstance(v, dict) else v  # type: ignore
+                                  for k, v in dict(*args, **kwargs).items()}
         self._hash: int | None = None
 
     def __getitem__(self, key: K) -> V:
@@ -77,7 +77,8 @@ class FrozenDict(Mapping[K, V]):
 
     def unfreeze(self) -> dict[K, V]:
         """A plain nested dict with the same entries."""
-        return unfreeze(self)
+        plain: dict[K, V] = unfreeze(self)
+        return plain
 
     def pretty_repr(self, num_spaces: int = 4) -> str:
         """The nested entries, one per line."""

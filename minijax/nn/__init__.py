@@ -26,7 +26,6 @@ from minijax.nn.activation import (
 )
 from minijax.nn.batch_norm import BatchNorm
 from minijax.nn.combinators import MLP, Sequential
-from minijax.nn.linear import Dense, Embed
 from minijax.nn.errors import (
     AssignSubModuleError,
     CollectionNotFoundError,
@@ -40,9 +39,10 @@ from minijax.nn.errors import (
     UnboundModuleError,
     VariableNestingError,
 )
+from minijax.nn.linear import Dense, Embed
 from minijax.nn.module import Module, compact, merge_param, nowrap
-from minijax.nn.variable import Variable
 from minijax.nn.stochastic import Dropout
+from minijax.nn.variable import Variable
 
 __all__ = [
     "MLP",
@@ -124,14 +124,14 @@ __all__ += [
 ]
 
 # --- the module system: scopes, entry points, interceptors, errors (flax.linen.module) ---
-from minijax.nn import errors, summary
-from minijax.nn.compact_name_scope import compact_name_scope
-from minijax.nn.filters import DenyList
-from minijax.nn.functional import apply, init, init_with_output
-from minijax.nn.intercept import InterceptorContext, intercept_methods
-from minijax.nn.scope import Scope
-from minijax.nn.share_scope import share_scope
-from minijax.nn.summary import tabulate
+from minijax.nn import errors, summary  # noqa: E402
+from minijax.nn.compact_name_scope import compact_name_scope  # noqa: E402
+from minijax.nn.filters import DenyList  # noqa: E402
+from minijax.nn.functional import apply, init, init_with_output  # noqa: E402
+from minijax.nn.intercept import InterceptorContext, intercept_methods  # noqa: E402
+from minijax.nn.scope import Scope  # noqa: E402
+from minijax.nn.share_scope import share_scope  # noqa: E402
+from minijax.nn.summary import tabulate  # noqa: E402
 
 __all__ += [
     "DenyList",

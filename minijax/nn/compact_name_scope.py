@@ -63,7 +63,8 @@ class CompactNameScope(Module):
 
 def _make_scope(fun: Callable[..., Any], module: Module) -> None:
     """Create `module`'s child for `fun` (called at the end of the module's setup)."""
-    child = CompactNameScope(fun, weakref.ref(module), name=fun.__name__, parent=module)
+    owner: Callable[[], Module] = weakref.ref(module)  # type: ignore[assignment]
+    child = CompactNameScope(fun, owner, name=fun.__name__, parent=module)
     module.__dict__.setdefault("_compact_name_scope_modules", {})[fun.__name__] = child
 
 

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 __all__ = [
@@ -700,7 +701,7 @@ def _is_key(x: Any) -> bool:
     """A typed key (`jax.random.key`) or a raw `uint32[2]` key (`jax.random.PRNGKey`)."""
     if not isinstance(x, jax.Array | np.ndarray):
         return False
-    if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
+    if jnp.issubdtype(x.dtype, jax.dtypes.prng_key):
         return x.shape == ()
     return x.shape == (2,) and x.dtype == np.uint32
 

@@ -22,7 +22,14 @@ from typing import Any
 
 from minijax.nn import errors
 
-__all__ = ["CollectionFilter", "DenyList", "group_collections", "in_filter", "union_filters"]
+__all__ = [
+    "INIT_MUTABLE",
+    "CollectionFilter",
+    "DenyList",
+    "group_collections",
+    "in_filter",
+    "union_filters",
+]
 
 CollectionFilter = Any  # bool | str | Collection[str] | DenyList | Callable[[str], bool]
 
@@ -39,6 +46,9 @@ class DenyList:
     """
 
     deny: CollectionFilter
+
+
+INIT_MUTABLE = DenyList("intermediates")  # what `init` creates and returns by default
 
 
 def in_filter(filter_like: CollectionFilter, collection: str) -> bool:

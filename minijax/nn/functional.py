@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 from minijax import config
 from minijax.core import freeze
 from minijax.nn import errors, summary
-from minijax.nn.filters import CollectionFilter, DenyList, union_filters
+from minijax.nn.filters import INIT_MUTABLE, CollectionFilter, union_filters
 from minijax.nn.intercept import capture_intermediates as capturing
 from minijax.nn.lazy_init import lazy_init
 from minijax.nn.scope import Scope
@@ -93,7 +93,7 @@ class InitApply:
             scope.store.invalidate()
 
     def init_with_output(self, rngs: Any, *args: Any, method: Any = None,
-                         mutable: CollectionFilter = DenyList("intermediates"),
+                         mutable: CollectionFilter = INIT_MUTABLE,
                          capture_intermediates: Any = False, **kwargs: Any) -> tuple[Any, Any]:
         """`(output, variables)` of a first call that creates every variable.
 
@@ -115,7 +115,7 @@ class InitApply:
                          capture_intermediates, args, kwargs)
 
     def init(self, rngs: Any, *args: Any, method: Any = None,
-             mutable: CollectionFilter = DenyList("intermediates"),
+             mutable: CollectionFilter = INIT_MUTABLE,
              capture_intermediates: Any = False, **kwargs: Any) -> Any:
         """The variables a first call creates: `{"params": {...}, "batch_stats": ...}`.
 
@@ -126,7 +126,7 @@ class InitApply:
                                      capture_intermediates=capture_intermediates, **kwargs)[1]
 
     def lazy_init(self, rngs: Any, *args: Any, method: Any = None,
-                  mutable: CollectionFilter = DenyList("intermediates"), **kwargs: Any) -> Any:
+                  mutable: CollectionFilter = INIT_MUTABLE, **kwargs: Any) -> Any:
         """`init` from input shapes: pass `jax.ShapeDtypeStruct`s; nothing runs on them.
 
         Raises:
@@ -184,7 +184,7 @@ class InitApply:
 
     def tabulate(self, rngs: Any, *args: Any, depth: int | None = None,
                  show_repeated: bool = False,
-                 mutable: CollectionFilter = DenyList("intermediates"),
+                 mutable: CollectionFilter = INIT_MUTABLE,
                  console_kwargs: Mapping[str, Any] | None = None,
                  table_kwargs: Mapping[str, Any] | None = None,
                  column_kwargs: Mapping[str, Any] | None = None,
@@ -201,7 +201,7 @@ class InitApply:
             compute_vjp_flops=compute_vjp_flops)(*args, **kwargs)
 
     def module_paths(self, rngs: Any, *args: Any, show_repeated: bool = False,
-                     mutable: CollectionFilter = DenyList("intermediates"),
+                     mutable: CollectionFilter = INIT_MUTABLE,
                      **kwargs: Any) -> dict[str, Any]:
         """`{"Bar_0/Dense_1": unbound copy, ...}` of every module a call of `init` uses."""
         table = summary._get_module_table(self, None, show_repeated, False, False)(
@@ -210,7 +210,7 @@ class InitApply:
 
 
 def init_with_output(fn: Callable[..., Any], module: InitApply,
-                     mutable: CollectionFilter = DenyList("intermediates"),
+                     mutable: CollectionFilter = INIT_MUTABLE,
                      capture_intermediates: Any = False) -> Callable[..., tuple[Any, Any]]:
     """`(rngs, *args) -> (fn(bound module, *args), variables)` (in flax: `nn.init_with_output`).
 
@@ -227,7 +227,7 @@ def init_with_output(fn: Callable[..., Any], module: InitApply,
 
 
 def init(fn: Callable[..., Any], module: InitApply,
-         mutable: CollectionFilter = DenyList("intermediates"),
+         mutable: CollectionFilter = INIT_MUTABLE,
          capture_intermediates: Any = False) -> Callable[..., Any]:
     """`(rngs, *args) -> variables` of `fn(bound module, *args)` (in flax: `nn.init`).
 

@@ -19,6 +19,7 @@ for Python < 3.10; minijax needs 3.11, where `dataclasses.field(kw_only=True)` e
 """
 
 import dataclasses
+import inspect
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -53,8 +54,7 @@ def dataclass(
     >>> [f.name for f in dataclasses.fields(dataclass(Child, extra))]
     ['size', 'tag']
     """
-    own = {k: v for k, v in cls.__dict__.get("__annotations__", {}).items()
-           if k not in extra_fields}
+    own = {k: v for k, v in inspect.get_annotations(cls).items() if k not in extra_fields}
     for name in own:
         value = cls.__dict__.get(name)
         if isinstance(value, dataclasses.Field) and not value.init:
@@ -72,7 +72,8 @@ def dataclass(
                 k: f for k, f in fields.items() if k not in extra_fields
             }
     try:
-        return dataclasses.dataclass(cls, **kwargs)  # type: ignore[no-any-return]
+        result: _C = dataclasses.dataclass(cls, **kwargs)  # type: ignore[assignment]
+        return result
     finally:
         for base, fields in hidden:
             base.__dataclass_fields__ = fields  # type: ignore[attr-defined]

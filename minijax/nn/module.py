@@ -50,7 +50,7 @@ import itertools
 import threading
 import weakref
 from collections.abc import Callable, Mapping
-from typing import Any, Optional, TypeVar, dataclass_transform
+from typing import TYPE_CHECKING, Any, TypeVar, dataclass_transform
 
 from minijax import config
 from minijax.core import FrozenDict
@@ -136,7 +136,7 @@ class _Unspecified:
 
 
 _UNSPECIFIED: Any = _Unspecified()
-_NAME_TYPES = (str, "str", Optional[str], "str | None", "Optional[str]")
+_NAME_TYPES = (str, "str", str | None, "str | None", "Optional[str]")
 
 
 class SetupState(enum.IntEnum):
@@ -236,7 +236,16 @@ def _is_descriptor(cls: type, attr: str) -> bool:
 
 
 @dataclass_transform(field_specifiers=(dataclasses.field,))
-class Module(InitApply, Intermediates):
+class _ModuleBase:
+    """Tells type checkers that `Module` and its subclasses are dataclasses."""
+
+    if TYPE_CHECKING:  # per-instance attributes, not fields
+        _id: int
+        _state: "_State"
+        _compact_name_scope_methods: tuple[str, ...]
+
+
+class Module(_ModuleBase, InitApply, Intermediates):
     """The base class of every layer and model (in flax: `flax.linen.Module`).
 
     Attributes:
@@ -258,17 +267,20 @@ class Module(InitApply, Intermediates):
     """
 
     scope = None  # type: Scope | None
+    if TYPE_CHECKING:  # the fields every subclass gets (see `_LAST_FIELDS`)
+        name: str | None = dataclasses.field(default=None, kw_only=True)
+        parent: Any = dataclasses.field(default=None, kw_only=True)
 
     def __init_subclass__(cls, kw_only: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        own = cls.__dict__.get("__annotations__", {})
+        own = inspect.get_annotations(cls)
         if "parent" in own or own.get("name", str) not in _NAME_TYPES:
             raise errors.ReservedModuleAttributeError(
                 f"{cls.__name__} declares 'parent' or 'name' as a field ({own}): every module "
                 "has them already (name: str | None, parent). Rename the field."
             )
         cls._make_dataclass(kw_only)
-        fields = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+        fields = [f.name for f in dataclasses.fields(cls)]
         for attr in _get_local_method_names(cls, exclude=fields):
             fun = vars(cls)[attr]
             if ((attr == "__call__" or not attr.startswith("__"))
@@ -283,7 +295,7 @@ class Module(InitApply, Intermediates):
         kw_only_dataclasses.dataclass(cls, _LAST_FIELDS, eq=True, repr=False, kw_only=kw_only,
                                       unsafe_hash="__hash__" not in cls.__dict__)
         cls.__hash__ = _checked_hash(cls.__hash__)  # type: ignore[method-assign,assignment]
-        cls.parent = _ParentRef()  # type: ignore[assignment]
+        cls.parent = _ParentRef()
 
     # -- construction and binding -------------------------------------------------------
 
@@ -308,7 +320,7 @@ class Module(InitApply, Intermediates):
         elif parent is not None:
             raise ValueError(f"parent must be a Module, a Scope or None, got {parent!r:.80}.")
         if self.scope is not None:
-            for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            for f in dataclasses.fields(self):
                 if f.init and f.name not in ("parent", "name"):
                     self._register(f.name, self.__dict__[f.name])
 
@@ -320,15 +332,17 @@ class Module(InitApply, Intermediates):
             raise errors.assign_outside_setup(
                 f"Submodule {type(child).__name__}", "defined", cls, path)
         assert self.scope is not None, "a parent is bound before its children"
-        if child.name is None:
+        name = child.name
+        if name is None:
             prefix = type(child).__name__
             n = state.autoname.get(prefix, 0)
             state.autoname[prefix] = n + 1
-            object.__setattr__(child, "name", f"{prefix}_{n}")
-        if self.scope.name_reserved(child.name):
-            raise errors.name_in_use("submodule", child.name, cls, self.scope.path)
-        state.children[child.name] = child
-        object.__setattr__(child, "scope", self.scope.push(child.name))
+            name = f"{prefix}_{n}"
+            object.__setattr__(child, "name", name)
+        if self.scope.name_reserved(name):
+            raise errors.name_in_use("submodule", name, cls, self.scope.path)
+        state.children[name] = child
+        object.__setattr__(child, "scope", self.scope.push(name))
 
     def _register(self, attr: str, value: Any) -> None:
         """Set `attr` to `value`, first naming and binding the modules inside it."""
@@ -363,7 +377,7 @@ class Module(InitApply, Intermediates):
         state.in_setup = True
         try:
             self.setup()
-            for name in type(self)._compact_name_scope_methods:  # type: ignore[attr-defined]
+            for name in type(self)._compact_name_scope_methods:
                 getattr(type(self), name).make_scope(self)
         finally:
             state.in_setup, state.setup_called = False, SetupState.DONE
@@ -408,7 +422,7 @@ class Module(InitApply, Intermediates):
         if state is None or not state.ready or attr.startswith("__"):
             object.__setattr__(self, attr, _freeze_attr(value))  # the dataclass __init__
             return
-        field = self.__dataclass_fields__.get(attr)  # type: ignore[attr-defined]
+        field = self.__dataclass_fields__.get(attr)
         if not state.in_setup or (field is not None and field.init):
             raise errors.frozen(type(self).__name__, attr, value, state.in_setup)
         self._register(attr, value)
@@ -511,18 +525,17 @@ class Module(InitApply, Intermediates):
         here is the cache that keeps shared submodules shared); `_reset_names` also
         clears their names.
         """
-        attrs = {f.name: self.__dict__[f.name] for f in dataclasses.fields(self)  # type: ignore
+        attrs = {f.name: self.__dict__[f.name] for f in dataclasses.fields(self)
                  if f.init and f.name != "parent"}
         attrs.update(parent=parent, **updates)
         if _deep_clone is not False:
             cache = {} if isinstance(_deep_clone, bool) else _deep_clone
 
             def clone_one(_: str, m: Module) -> Module:
-                if m._id not in cache:  # type: ignore[attr-defined]
+                if m._id not in cache:
                     reset = {"name": None} if _reset_names else {}
-                    cache[m._id] = m.clone(  # type: ignore[attr-defined]
-                        _deep_clone=cache, _reset_names=_reset_names, **reset)
-                return cache[m._id]  # type: ignore[attr-defined,no-any-return]
+                    cache[m._id] = m.clone(_deep_clone=cache, _reset_names=_reset_names, **reset)
+                return cache[m._id]  # type: ignore[no-any-return]
 
             attrs = {k: v if k == "parent" else _map_modules(clone_one, v)
                      for k, v in attrs.items()}

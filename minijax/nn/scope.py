@@ -48,10 +48,10 @@ from typing import Any
 import jax
 import numpy as np
 
-from minijax.random import LazyRng
 from minijax.nn import errors
 from minijax.nn.filters import CollectionFilter, DenyList, in_filter
 from minijax.nn.variable import Variable
+from minijax.random import LazyRng
 from minijax.typing import Array, PRNGKeyArray
 
 __all__ = ["Array", "CollectionFilter", "DenyList", "LazyRng", "Scope", "Store", "Variable"]
@@ -185,9 +185,10 @@ class Scope:
         outer = self.parent._collection(col, create)
         if outer is None:
             return None
-        if not isinstance(outer.get(self.name), dict) and create:
-            outer[self.name] = {}
-        node = outer.get(self.name)  # type: ignore[arg-type]
+        name = self.name or ""
+        if not isinstance(outer.get(name), dict) and create:
+            outer[name] = {}
+        node = outer.get(name)
         return node if isinstance(node, dict) else None
 
     def variables(self) -> dict[str, Any]:

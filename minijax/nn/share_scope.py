@@ -73,7 +73,7 @@ def share_scope(module: Module, other: Module, /) -> None:
     old = moving.scope
     assert old is not None
     object.__setattr__(moving, "scope", new)
-    for child in moving._state.children.values():  # type: ignore[attr-defined]
+    for child in moving._state.children.values():
         scope = getattr(child, "scope", None)
         if isinstance(child, Module) and scope is not None and scope.parent is not None \
                 and scope.parent.path == old.path and scope.parent.store is old.store:

@@ -41,7 +41,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from minijax.nn.filters import CollectionFilter, DenyList
+from minijax.nn.filters import INIT_MUTABLE, CollectionFilter
 from minijax.nn.intercept import InterceptorContext, intercept_methods
 
 __all__ = ["Row", "Table", "tabulate"]
@@ -170,7 +170,7 @@ def _call_flops(call: dict[str, Any], forward: bool, backward: bool) -> tuple[in
     rngs = {name: jax.random.key(0) for name in call["rngs"]}
     leaves, treedef = jax.tree.flatten((call["args"], call["kwargs"]),
                                        is_leaf=lambda x: hasattr(x, "render"))
-    dynamic = [jax.ShapeDtypeStruct(x.shape, x.dtype) for x in leaves
+    dynamic = [jax.ShapeDtypeStruct(x.shape, x.dtype) for x in leaves  # type: ignore[no-untyped-call]
                if isinstance(x, _ArrayRepresentation)]
 
     def inputs(arrays: list[Any]) -> Any:
@@ -253,7 +253,7 @@ def _get_module_table(module: Any, depth: int | None, show_repeated: bool,
 
 
 def tabulate(module: Any, rngs: Any, depth: int | None = None, show_repeated: bool = False,
-             mutable: CollectionFilter = DenyList("intermediates"),
+             mutable: CollectionFilter = INIT_MUTABLE,
              console_kwargs: Mapping[str, Any] | None = None,
              table_kwargs: Mapping[str, Any] | None = None,
              column_kwargs: Mapping[str, Any] | None = None,
@@ -283,7 +283,7 @@ def tabulate(module: Any, rngs: Any, depth: int | None = None, show_repeated: bo
     ┃ path ┃ module ┃ inputs       ┃ outputs      ┃ params               ┃
     """
     del console_kwargs, table_kwargs, column_kwargs
-    if mutable != DenyList("intermediates"):
+    if mutable != INIT_MUTABLE:
         kwargs["mutable"] = mutable
 
     def tabulate_fn(*fn_args: Any, **fn_kwargs: Any) -> str:
@@ -364,7 +364,7 @@ def _render(table: Table, columns: list[str]) -> str:
                  + (f" ({row.method})" if row.method not in ("__call__", "<lambda>") else "")]
         cells += [_cell(getattr(row, c)) for c in columns[2:]]
         for col, size in row.size_and_bytes(table.collections).items():
-            own = _cell(_represent_tree(row.module_variables[col])) if col in row.module_variables else ""
+            own = _cell(_represent_tree(row.module_variables.get(col, {})))
             cells.append(own + "\n\n" * bool(own) + _size(*size))
         body.append(cells)
     totals = {c: (0, 0) for c in table.collections}
@@ -394,8 +394,8 @@ def _render(table: Table, columns: list[str]) -> str:
             rule("┏", "━", "┳", "┓"), *[line.replace("│", "┃") for line in lines(header)],
             rule("┡", "━", "╇", "┩")]
     for cells in body:
-        text += lines(cells) + [rule("├", "─", "┼", "┤")]
-    text += lines(footer, right_last_of=len(columns) - 1) + [rule("└", "─", "┴", "┘")]
+        text += [*lines(cells), rule("├", "─", "┼", "┤")]
+    text += [*lines(footer, right_last_of=len(columns) - 1), rule("└", "─", "┴", "┘")]
     everything = (sum(n for n, _ in totals.values()), sum(b for _, b in totals.values()))
     caption = f"Total Parameters: {_size(*everything)}"
     text += [" " * width, _center(caption, width)]

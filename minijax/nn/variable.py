@@ -52,7 +52,7 @@ class Variable(Generic[T]):
 
     def is_mutable(self) -> bool:
         """Whether the collection may be written in this call."""
-        return self.scope.store.is_mutable(self.collection)
+        return bool(self.scope.store.is_mutable(self.collection))
 
     def __repr__(self) -> str:
         return f"Variable({errors.path_text(self.scope.path)}/{self.collection}/{self.name})"

@@ -157,12 +157,12 @@ def test_unbound_modules() -> None:
     with pytest.raises(errors.CallCompactUnboundModuleError,
                        match="Can't call compact methods on unbound modules"):
         Affine(2)(X)
-    with pytest.raises(AttributeError, match='no attribute "w".*only inside init/apply'):
+    with pytest.raises(AttributeError, match=r'no attribute "w"\..*only inside init/apply'):
         Plain().read()
     for use in (lambda m: m.param("w", nn.initializers.zeros, (1,)),
                 lambda m: m.make_rng("dropout"), lambda m: m.variables,
                 lambda m: m.has_variable("c", "n"), lambda m: m.path):
-        with pytest.raises(errors.UnboundModuleError, match="on unbound modules.*model.init"):
+        with pytest.raises(errors.UnboundModuleError, match=r"on unbound modules.*model\.init"):
             use(Plain())
     with pytest.raises(errors.CallUnbindOnUnboundModuleError):
         Plain().unbind()
@@ -222,10 +222,10 @@ def test_class_and_post_init_mistakes() -> None:
 
     with pytest.raises(errors.InvalidInstanceModuleError, match=r"Model\(\.\.\.\)\.init"):
         Net.init(KEY, X)  # type: ignore[arg-type]
-    with pytest.raises(errors.IncorrectPostInitOverrideError, match="super\\(\\).__post_init__"):
+    with pytest.raises(errors.IncorrectPostInitOverrideError, match=r"super\(\)\.__post_init__"):
         ForgetsSuper(1.0).init(KEY, X)
     with pytest.raises(errors.ReservedModuleAttributeError):
-        class BadName(nn.Module):  # noqa: F841
+        class BadName(nn.Module):
             name: int  # type: ignore[assignment]
 
 
@@ -238,7 +238,7 @@ def test_a_failing_property_is_reported_as_such() -> None:
         def __call__(self) -> Any:
             return self.prop
 
-    with pytest.raises(errors.DescriptorAttributeError, match="Prop.prop"):
+    with pytest.raises(errors.DescriptorAttributeError, match=r"Prop\.prop"):
         Prop().apply({})
 
 

@@ -47,7 +47,7 @@ class AE(nn.Module):
 def test_init_with_output_and_the_function_forms() -> None:
     y, v = AE().init_with_output(KEY, X)
     assert y.shape == X.shape and set(v["params"]) == {"enc", "dec"}
-    f = lambda ae, x: ae.dec(ae.enc(x))  # noqa: E731
+    f = lambda ae, x: ae.dec(ae.enc(x))
     y2, v2 = nn.init_with_output(f, AE())(KEY, X)
     jax.tree.map(np.testing.assert_array_equal, (y, v), (y2, v2))
     jax.tree.map(np.testing.assert_array_equal, nn.init(f, AE())(KEY, X), v)
@@ -77,7 +77,7 @@ def test_method_forms() -> None:
     h = Holder(Affine(2))
     np.testing.assert_array_equal(h.apply(h.init(KEY, X), X, method="inner"),
                                   h.apply(h.init(KEY, X), X))
-    with pytest.raises(TypeError, match="'Holder.size' must be a callable"):
+    with pytest.raises(TypeError, match=r"'Holder\.size' must be a callable"):
         h.apply({}, X, method="size")
 
 
@@ -187,7 +187,7 @@ def test_capture_intermediates() -> None:
 
     assert Outer().apply({}, 1, capture_intermediates=True) == (
         3, {"intermediates": {"__call__": (3,)}})
-    only_inner = lambda m, _: isinstance(m, Inner)  # noqa: E731
+    only_inner = lambda m, _: isinstance(m, Inner)
     assert Outer().apply({}, 1, capture_intermediates=only_inner)[1] == {
         "intermediates": {"Inner_0": {"test": (2,)}}}
 
@@ -268,8 +268,8 @@ def test_interceptors_nest_and_may_skip_the_method() -> None:
 
     with nn.intercept_methods(op(lambda a: a + 1)), nn.intercept_methods(op(lambda a: a**2)):
         assert Identity()(7) == 50  # the first registered is the outermost
-    skip = lambda f, args, kwargs, context: "skipped"  # noqa: E731
-    direct = lambda f, args, kwargs, context: context.orig_method(*args, **kwargs)  # noqa: E731
+    skip = lambda f, args, kwargs, context: "skipped"
+    direct = lambda f, args, kwargs, context: context.orig_method(*args, **kwargs)
     with nn.intercept_methods(skip):
         assert Identity()(7) == "skipped"
     with nn.intercept_methods(direct), nn.intercept_methods(skip):
