@@ -46,13 +46,12 @@ import dataclasses
 import enum
 import functools
 import inspect
-import itertools
 import threading
 import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, dataclass_transform
 
-from minijax import config
+from minijax import config, ids
 from minijax.core import FrozenDict
 from minijax.nn import errors, kw_only_dataclasses
 from minijax.nn.functional import InitApply
@@ -121,7 +120,6 @@ class _Context(threading.local):
 
 
 _context = _Context()
-_ids = itertools.count()
 
 
 class _Unspecified:
@@ -240,7 +238,7 @@ class _ModuleBase:
     """Tells type checkers that `Module` and its subclasses are dataclasses."""
 
     if TYPE_CHECKING:  # per-instance attributes, not fields
-        _id: int
+        _id: ids.Id
         _state: "_State"
         _compact_name_scope_methods: tuple[str, ...]
 
@@ -300,7 +298,7 @@ class Module(_ModuleBase, InitApply, Intermediates):
     # -- construction and binding -------------------------------------------------------
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_id", next(_ids))
+        object.__setattr__(self, "_id", ids.uuid())
         object.__setattr__(self, "_state", _State())
         if self.parent is _UNSPECIFIED:
             stack = _context.module_stack
@@ -517,7 +515,7 @@ class Module(_ModuleBase, InitApply, Intermediates):
 
     # -- copies -------------------------------------------------------------------------
 
-    def clone(self: M, *, parent: Any = None, _deep_clone: bool | dict[int, Any] = False,
+    def clone(self: M, *, parent: Any = None, _deep_clone: bool | dict[Any, Any] = False,
               _reset_names: bool = False, **updates: Any) -> M:
         """A copy with the same config (and `updates`), unbound unless `parent` is given.
 

@@ -86,7 +86,7 @@ class Store:
         self.flags = dict(flags or {})
         self.counters: dict[tuple[str, ...], dict[str, int]] = {}
         # id of a module passed in from outside -> its bound clone (Module._register).
-        self.adopted: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+        self.adopted: weakref.WeakValueDictionary[Any, Any] = weakref.WeakValueDictionary()
         self.valid = True
 
     def is_mutable(self, collection: str) -> bool:
