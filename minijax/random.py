@@ -15,7 +15,7 @@ One recipe makes every key from static data, flax's: `derive` folds the
 SHA-1 hash of the parts (strings and ints) into the key once. A module's key in
 `minijax.nn` is `derive(root, *path, n)` (`n` counts the draws of that
 module, from 1), exactly as flax's `LazyRng` and `Scope.make_rng` make it, so
-the same key gives the same parameters in both: a `minijax.nn.Scope` holds one
+the same key gives the same parameters in both: a `minijax.nn.scope.Scope` holds one
 `LazyRng` (below) per stream, the root key plus the names still to fold in. Draw `n` of a
 `KeyManager` stream `s` is `fold_in(derive(root, s), n)`. The hash never
 uses Python's `hash()` (salted per process), so keys are the same in every run,
@@ -273,7 +273,7 @@ class KeyManager(struct.PyTreeNode):
 class LazyRng:
     """A root key and the static names still to fold into it (in flax: `LazyRng`).
 
-    `minijax.nn.Scope` holds one per stream: `Scope.push` appends the child's name,
+    `minijax.nn.scope.Scope` holds one per stream: `Scope.push` appends the child's name,
     `Scope.make_rng` the draw number, and `as_jax_rng` folds them in at once.
 
     Attributes:

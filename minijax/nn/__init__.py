@@ -126,17 +126,13 @@ __all__ += [
 # --- the module system: scopes, entry points, interceptors, errors (flax.linen.module) ---
 from minijax.nn import errors, summary  # noqa: E402
 from minijax.nn.compact_name_scope import compact_name_scope  # noqa: E402
-from minijax.nn.filters import DenyList  # noqa: E402
 from minijax.nn.functional import apply, init, init_with_output  # noqa: E402
 from minijax.nn.intercept import InterceptorContext, intercept_methods  # noqa: E402
-from minijax.nn.scope import Scope  # noqa: E402
 from minijax.nn.share_scope import share_scope  # noqa: E402
 from minijax.nn.summary import tabulate  # noqa: E402
 
 __all__ += [
-    "DenyList",
     "InterceptorContext",
-    "Scope",
     "apply",
     "compact_name_scope",
     "errors",

@@ -101,12 +101,12 @@ def test_duplicate_names() -> None:
 
     class DupParam(nn.Module):
         def setup(self) -> None:
-            self.w = self.param("w", nn.initializers.zeros, (1,))
-            self.w2 = self.param("w", nn.initializers.zeros, (1,))
+            self.w = self.param("w", jax.nn.initializers.zeros, (1,))
+            self.w2 = self.param("w", jax.nn.initializers.zeros, (1,))
 
     class ParamThenModule(nn.Module):
         def setup(self) -> None:
-            self.bias = self.param("bias", nn.initializers.zeros, (1,))
+            self.bias = self.param("bias", jax.nn.initializers.zeros, (1,))
             self.bias = Scale()
 
     with pytest.raises(errors.NameInUseError, match='submodule "a" in Module DupModules'):
@@ -159,7 +159,7 @@ def test_unbound_modules() -> None:
         Affine(2)(X)
     with pytest.raises(AttributeError, match=r'no attribute "w"\..*only inside init/apply'):
         Plain().read()
-    for use in (lambda m: m.param("w", nn.initializers.zeros, (1,)),
+    for use in (lambda m: m.param("w", jax.nn.initializers.zeros, (1,)),
                 lambda m: m.make_rng("dropout"), lambda m: m.variables,
                 lambda m: m.has_variable("c", "n"), lambda m: m.path):
         with pytest.raises(errors.UnboundModuleError, match=r"on unbound modules.*model\.init"):
@@ -177,7 +177,7 @@ def test_submodule_or_param_outside_setup_and_compact() -> None:
 
     class ParamNotCompact(nn.Module):
         def __call__(self, x: Any) -> Any:
-            return self.param("w", nn.initializers.zeros, (1,))
+            return self.param("w", jax.nn.initializers.zeros, (1,))
 
     with pytest.raises(errors.AssignSubModuleError,
                        match=r"Submodule Affine must be defined in `setup\(\)` or in a method "

@@ -21,6 +21,7 @@ from _toy import toy_layers
 import minijax.nn as nn
 from minijax import config
 from minijax.core import FrozenDict
+from minijax.nn.scope import Scope
 
 toy = toy_layers(nn)
 Affine, Scale, Noise, Counter = toy.Affine, toy.Scale, toy.Noise, toy.Counter
@@ -326,13 +327,13 @@ def test_sharing_between_fields_is_kept() -> None:
 
 
 def test_a_module_runs_on_a_scope_built_by_hand() -> None:
-    scope = nn.Scope({}, {"params": KEY}, mutable=["params"])
+    scope = Scope({}, {"params": KEY}, mutable=["params"])
     y = Affine(3, parent=scope)(X)
     params = scope.variables()["params"]
     y2 = Affine(3, parent=scope.rewound())(X)
     np.testing.assert_array_equal(y, y2)
     assert shapes(params) == {"w": (3, 3), "b": (3,)}
-    rooted = nn.Scope({}, {"params": KEY}, mutable=True, path=("root",))
+    rooted = Scope({}, {"params": KEY}, mutable=True, path=("root",))
     assert Affine(3, parent=rooted).path == ("root",)
 
 
@@ -387,7 +388,7 @@ def test_share_scope_and_compact_name_scope() -> None:
 
         @nn.compact
         def __call__(self, x: Any) -> Any:
-            return self.inner(x) + x @ self.param("A", nn.initializers.zeros, (3, 3))
+            return self.inner(x) + x @ self.param("A", jax.nn.initializers.zeros, (3, 3))
 
     class Grouped(nn.Module):
         @nn.compact_name_scope

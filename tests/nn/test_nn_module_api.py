@@ -16,6 +16,7 @@ from _toy import toy_layers
 import minijax.nn as nn
 from minijax import config
 from minijax.core import FrozenDict
+from minijax.nn.filters import DenyList
 
 toy = toy_layers(nn)
 Affine, Scale, Noise, Counter = toy.Affine, toy.Scale, toy.Noise, toy.Counter
@@ -89,11 +90,11 @@ def test_mutable_forms_and_the_callers_dicts_stay_untouched() -> None:
 
     v = Net().init(KEY, X)
     before = jax.tree.map(np.asarray, v)
-    for mutable in (True, "counter", ["counter"], nn.DenyList("params")):
+    for mutable in (True, "counter", ["counter"], DenyList("params")):
         _, upd = Net().apply(v, X, mutable=mutable)
         assert int(upd["counter"]["Counter_0"]["n"]) == 1
     assert set(Net().apply(v, X, mutable=True)[1]) == {"params", "counter"}
-    assert set(Net().apply(v, X, mutable=nn.DenyList("params"))[1]) == {"counter"}
+    assert set(Net().apply(v, X, mutable=DenyList("params"))[1]) == {"counter"}
     jax.tree.map(np.testing.assert_array_equal, v, before)
     config.update("return_frozendict", True)
     try:
@@ -106,7 +107,7 @@ def test_variables_rngs_and_flags_by_hand() -> None:
     class ByHand(nn.Module):
         @nn.compact
         def __call__(self, x: Any) -> Any:
-            w = self.param("w", nn.initializers.ones, (x.shape[-1],))
+            w = self.param("w", jax.nn.initializers.ones, (x.shape[-1],))
             self.put_variable("state", "seen", x.sum())
             assert self.has_variable("state", "seen")
             assert self.get_variable("state", "missing", 7) == 7
