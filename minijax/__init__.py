@@ -8,8 +8,9 @@ Subpackages (import them by name, as you would flax and optax)::
     from minijax import random, struct, typing, testing, losses, data
 """
 
-from minijax import random, struct, typing
+from minijax import config, random, struct, typing
 
 __version__ = "0.1.0"
 
 __all__ = ["__version__", "random", "struct", "typing"]
+__all__ += ["config"]

@@ -5,26 +5,32 @@ one key twice gives the *same* numbers twice: a silent bug (two layers with
 equal weights, a dropout mask that never changes). minijax hands out keys in
 two ways:
 
-* :class:`KeyManager`, a pytree: ``key, rngs = rngs.next("dropout")`` returns a
+* `KeyManager`, a pytree: `key, rngs = rngs.next("dropout")` returns a
   fresh key for the stream and a *new* manager. It can be passed through
-  ``jax.jit`` and carried through ``lax.scan``.
-* :class:`PRNGSequence`, an iterator for eager scripts: ``next(seq)`` (haiku's
-  ``hk.PRNGSequence``).
+  `jax.jit` and carried through `lax.scan`.
+* `PRNGSequence`, an iterator for eager scripts: `next(seq)` (haiku's
+  `hk.PRNGSequence`).
 
-One recipe makes every key from static data, flax's: :func:`derive` folds the
+One recipe makes every key from static data, flax's: `derive` folds the
 SHA-1 hash of the parts (strings and ints) into the key once. A module's key in
-:mod:`minijax.nn` is ``derive(root, *path, n)`` (``n`` counts the draws of that
-module, from 1), exactly as flax's ``LazyRng`` and ``Scope.make_rng`` make it, so
-the same key gives the same parameters in both. Draw ``n`` of a
-:class:`KeyManager` stream ``s`` is ``fold_in(derive(root, s), n)``. The hash never
-uses Python's ``hash()`` (salted per process), so keys are the same in every run,
+`minijax.nn` is `derive(root, *path, n)` (`n` counts the draws of that
+module, from 1), exactly as flax's `LazyRng` and `Scope.make_rng` make it, so
+the same key gives the same parameters in both: a `minijax.nn.scope.Scope` holds one
+`LazyRng` (below) per stream, the root key plus the names still to fold in. Draw `n` of a
+`KeyManager` stream `s` is `fold_in(derive(root, s), n)`. The hash never
+uses Python's `hash()` (salted per process), so keys are the same in every run,
 and adding a stream or a layer never changes the others.
 
-In flax this is ``LazyRng`` plus the per-scope ``rng_counters``; in flax's newer
-NNX API it is ``nnx.Rngs``.
+In flax this is `LazyRng` and `_fold_in_static` plus the per-scope `rng_counters`;
+in flax's newer NNX API it is `nnx.Rngs`.
 
-Debug mode (:func:`debug_key_reuse`) raises :class:`KeyReuseError` when a key is
+Debug mode (`debug_key_reuse`) raises `KeyReuseError` when a key is
 handed out twice, and turns on jax's own key-reuse checker for typed keys.
+
+>>> import jax
+>>> key, rngs = KeyManager.create(0, streams=("dropout",)).next("dropout")
+>>> bool((jax.random.key_data(key) == jax.random.key_data(rngs.peek("dropout"))).all())
+False
 """
 
 import contextlib
@@ -42,6 +48,7 @@ from minijax.typing import Array, Int, PRNGKeyArray
 __all__ = [
     "KeyManager",
     "KeyReuseError",
+    "LazyRng",
     "PRNGSequence",
     "debug_key_reuse",
     "derive",
@@ -52,27 +59,39 @@ __all__ = [
 
 
 class KeyReuseError(RuntimeError):
-    """A PRNG key was handed out twice (only raised in :func:`debug_key_reuse` mode)."""
+    """A PRNG key was handed out twice (only raised in `debug_key_reuse` mode).
+
+    >>> issubclass(KeyReuseError, RuntimeError)
+    True
+    """
 
 
 def stable_hash(name: str) -> int:
-    """A hash of ``name`` that is the same in every process: crc32, as a uint32 int."""
+    """A hash of `name` that is the same in every process: crc32, as a uint32 int.
+
+    >>> stable_hash("dropout") == stable_hash("dropout")
+    True
+    """
     return zlib.crc32(name.encode("utf-8")) & 0xFFFFFFFF
 
 
 def as_key(key_or_seed: PRNGKeyArray | int) -> PRNGKeyArray:
-    """Accept an int seed, a raw ``PRNGKey`` (``uint32[2]``) or a typed ``jax.random.key``."""
+    """Accept an int seed, a raw `PRNGKey` (`uint32[2]`) or a typed `jax.random.key`.
+
+    >>> as_key(0).shape
+    ()
+    """
     if isinstance(key_or_seed, (int, np.integer)):
         return jax.random.key(int(key_or_seed))
     return key_or_seed
 
 
 def static_hash(*parts: str | int) -> int:
-    """The uint32 that :func:`derive` folds in: the first 4 bytes of SHA-1 of the parts.
+    """The uint32 that `derive` folds in: the first 4 bytes of SHA-1 of the parts.
 
-    Strings are UTF-8; an int is its minimal big-endian bytes (``1`` is ``b"\\x01"``,
-    ``0`` is ``b""``). This is flax's ``_fold_in_static`` (``flax/core/scope.py``) with
-    its default configuration (``flax_fix_rng_separator=False``: no separator).
+    Strings are UTF-8; an int is its minimal big-endian bytes (`1` is `b"\\x01"`,
+    `0` is `b""`). This is flax's `_fold_in_static` (`flax/core/scope.py`) with
+    its default configuration (`flax_fix_rng_separator=False`: no separator).
 
     >>> static_hash("Dense_0", 1) == static_hash("Dense_0", 1)
     True
@@ -90,15 +109,15 @@ def static_hash(*parts: str | int) -> int:
 
 
 def derive(key: PRNGKeyArray, *parts: str | int) -> PRNGKeyArray:
-    r"""Fold the static ``parts`` into ``key`` at once: one independent key per path.
+    r"""Fold the static `parts` into `key` at once: one independent key per path.
 
     $$\text{derive}(k, p_1, \dots, p_n) = \text{fold\_in}(k, \text{sha1}(p_1 \cdots p_n)_{0:4})$$
 
-    This is the key recipe of flax's ``LazyRng.as_jax_rng``: the draw ``n`` (from 1)
-    of a module at path ``("Encoder_0", "Dense_1")`` is
-    ``derive(root, "Encoder_0", "Dense_1", n)``; a root module's first draw is
-    ``derive(root, 1)``. No parts returns ``key`` itself. The hash is static, so each
-    key costs one ``fold_in``, and a key never depends on what other layers exist.
+    This is the key recipe of flax's `LazyRng.as_jax_rng`: the draw `n` (from 1)
+    of a module at path `("Encoder_0", "Dense_1")` is
+    `derive(root, "Encoder_0", "Dense_1", n)`; a root module's first draw is
+    `derive(root, 1)`. No parts returns `key` itself. The hash is static, so each
+    key costs one `fold_in`, and a key never depends on what other layers exist.
 
     >>> import jax
     >>> k = derive(jax.random.key(0), "Dense_0", 1)
@@ -118,17 +137,28 @@ _ISSUED: set[tuple[bytes, str, int]] = set()
 
 
 def key_reuse_checking() -> bool:
-    """Whether :func:`debug_key_reuse` mode is on."""
+    """Whether `debug_key_reuse` mode is on.
+
+    >>> key_reuse_checking()
+    False
+    """
     return _DEBUG[0]
 
 
 @contextlib.contextmanager
 def debug_key_reuse(enabled: bool = True) -> Iterator[None]:
-    """Raise :class:`KeyReuseError` when a :class:`KeyManager` hands out a key twice.
+    """Raise `KeyReuseError` when a `KeyManager` hands out a key twice.
 
     Eagerly, minijax remembers every (root, stream, draw) it hands out. Under
-    ``jax.jit`` it cannot (the counter is traced), so jax's own checker
-    (``jax_debug_key_reuse``, for typed ``jax.random.key`` keys) is switched on too.
+    `jax.jit` it cannot (the counter is traced), so jax's own checker
+    (`jax_debug_key_reuse`, for typed `jax.random.key` keys) is switched on too.
+
+    Args:
+        enabled: switch the checks on (or off, inside an outer checking block).
+
+    >>> with debug_key_reuse():
+    ...     key, rngs = KeyManager.create(0).next()
+    ...     _ = rngs.next()
     """
     outer = _DEBUG[0]
     _DEBUG[0] = enabled
@@ -173,15 +203,21 @@ def _record(root: PRNGKeyArray, stream: str, count: Array) -> None:
 class KeyManager(struct.PyTreeNode):
     """A pure pytree of named key streams. Nothing mutates: each draw returns a new manager.
 
-    ::
+    In flax's NNX API this is `nnx.Rngs`; minijax's is a pytree that jit and scan carry.
 
-        rngs = KeyManager.create(0, streams=("params", "dropout"))
-        key, rngs = rngs.next("dropout")        # a fresh key and a new manager
-        keys, rngs = rngs.split("dropout", 8)   # 8 fresh keys, e.g. one per example
+    Attributes:
+        root: the root key.
+        counts: `{stream: draws so far}`, int32 leaves.
+
+    >>> rngs = KeyManager.create(0, streams=("params", "dropout"))
+    >>> key, rngs = rngs.next("dropout")        # a fresh key and a new manager
+    >>> keys, rngs = rngs.split("dropout", 8)   # 8 fresh keys, e.g. one per example
+    >>> keys.shape, int(rngs.counts["dropout"])
+    ((8,), 2)
 
     The stream names are part of the tree structure (dict keys), the counters are
-    int32 leaves: declare every stream in :meth:`create` before carrying a manager
-    through ``lax.scan`` (a new stream would change the carry's structure).
+    int32 leaves: declare every stream in `create` before carrying a manager
+    through `lax.scan` (a new stream would change the carry's structure).
     """
 
     root: PRNGKeyArray
@@ -204,11 +240,11 @@ class KeyManager(struct.PyTreeNode):
         return self.counts.get(stream, jnp.zeros((), jnp.int32))
 
     def peek(self, stream: str) -> PRNGKeyArray:
-        """The key :meth:`next` would return for ``stream``, without consuming it."""
+        """The key `next` would return for `stream`, without consuming it."""
         return jax.random.fold_in(derive(self.root, stream), self._count(stream))
 
     def next(self, stream: str = "params") -> tuple[PRNGKeyArray, "KeyManager"]:
-        """A fresh key for ``stream`` and the manager to use from now on."""
+        """A fresh key for `stream` and the manager to use from now on."""
         count = self._count(stream)
         if _DEBUG[0]:
             _record(self.root, stream, count)
@@ -216,16 +252,16 @@ class KeyManager(struct.PyTreeNode):
         return key, self.replace(counts={**self.counts, stream: count + 1})
 
     def split(self, stream: str, num: int) -> tuple[PRNGKeyArray, "KeyManager"]:
-        """``num`` fresh keys for ``stream`` (one draw, split ``num`` ways) and a new manager."""
+        """`num` fresh keys for `stream` (one draw, split `num` ways) and a new manager."""
         key, manager = self.next(stream)
         return jax.random.split(key, num), manager
 
     def fold_in(self, data: int | Int[Array, ""]) -> "KeyManager":
-        """A manager whose root has ``data`` folded in: e.g. the step, for a per-step manager."""
+        """A manager whose root has `data` folded in: e.g. the step, for a per-step manager."""
         return self.replace(root=jax.random.fold_in(self.root, data))
 
     def as_rngs(self, *streams: str) -> tuple[dict[str, PRNGKeyArray], "KeyManager"]:
-        """One fresh key per stream, as the ``rngs=`` dict that ``Module.apply`` takes."""
+        """One fresh key per stream, as the `rngs=` dict that `Module.apply` takes."""
         out: dict[str, PRNGKeyArray] = {}
         manager = self
         for s in streams or self.streams:
@@ -233,17 +269,54 @@ class KeyManager(struct.PyTreeNode):
         return out, manager
 
 
+@struct.dataclass
+class LazyRng:
+    """A root key and the static names still to fold into it (in flax: `LazyRng`).
+
+    `minijax.nn.scope.Scope` holds one per stream: `Scope.push` appends the child's name,
+    `Scope.make_rng` the draw number, and `as_jax_rng` folds them in at once.
+
+    Attributes:
+        rng: the root key of a stream.
+        suffix: the names (module path, then draw number) to fold in, by `derive`.
+
+    >>> import jax
+    >>> r = LazyRng.create(jax.random.key(0), "Dense_0", 1)
+    >>> r.suffix
+    ('Dense_0', 1)
+    """
+
+    rng: PRNGKeyArray
+    suffix: tuple[str | int, ...] = struct.field(pytree_node=False, default=())
+
+    @staticmethod
+    def create(rng: "PRNGKeyArray | int | LazyRng", *suffix: str | int) -> "LazyRng":
+        """`rng` (a key, a seed or a `LazyRng`) with `suffix` appended."""
+        if isinstance(rng, LazyRng):
+            return LazyRng(rng.rng, rng.suffix + suffix)
+        return LazyRng(as_key(rng), suffix)
+
+    def as_jax_rng(self) -> PRNGKeyArray:
+        """The key: `derive(rng, *suffix)`, one `fold_in`."""
+        return derive(self.rng, *self.suffix)
+
+    def clear_suffix(self) -> "LazyRng":
+        """The root key with no names to fold in."""
+        return LazyRng(self.rng, ())
+
+
 class PRNGSequence(Iterator[PRNGKeyArray]):
-    """An endless iterator of fresh keys, for eager scripts (haiku: ``hk.PRNGSequence``).
+    """An endless iterator of fresh keys, for eager scripts (haiku: `hk.PRNGSequence`).
 
-    ::
+    Args:
+        key_or_seed: the first key, or an int seed.
 
-        seq = PRNGSequence(0)
-        w = jax.random.normal(next(seq), (3, 3))
-        b = jax.random.normal(next(seq), (3,))
+    >>> seq = PRNGSequence(0)
+    >>> w = jax.random.normal(next(seq), (3, 3))
+    >>> b = jax.random.normal(next(seq), (3,))
 
-    It mutates itself, so it is not a pytree and must not be used inside ``jax.jit``:
-    use :class:`KeyManager` there.
+    It mutates itself, so it is not a pytree and must not be used inside `jax.jit`:
+    use `KeyManager` there.
     """
 
     def __init__(self, key_or_seed: PRNGKeyArray | int) -> None:
@@ -265,7 +338,7 @@ class PRNGSequence(Iterator[PRNGKeyArray]):
         return self._advance()
 
     def take(self, num: int) -> PRNGKeyArray:
-        """``num`` fresh keys at once."""
+        """`num` fresh keys at once."""
         return jax.random.split(self._advance(), num)
 
     def reserve(self, num: int) -> None:  # pragma: no cover - haiku compatibility
@@ -274,5 +347,9 @@ class PRNGSequence(Iterator[PRNGKeyArray]):
 
 
 def stream_counts(manager: KeyManager) -> Mapping[str, int]:
-    """The number of draws taken from each stream so far (eager only)."""
+    """The number of draws taken from each stream so far (eager only).
+
+    >>> stream_counts(KeyManager.create(0).next()[1])
+    {'params': 1}
+    """
     return {k: int(v) for k, v in manager.counts.items()}

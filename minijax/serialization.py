@@ -149,7 +149,7 @@ def _handlers(target: Any) -> tuple[ToStateDict, FromStateDict] | None:
         return _STATE_DICT_REGISTRY[ty]
     if isinstance(target, tuple) and hasattr(target, "_fields"):
         return _namedtuple_state_dict, _restore_namedtuple
-    if getattr(ty, "_minijax_dataclass", False):  # set by minijax.struct.dataclass
+    if getattr(ty, "_flax_dataclass", False):  # set by minijax.struct.dataclass
         return _dataclass_state_dict, _restore_dataclass
     return None
 
@@ -162,7 +162,7 @@ def is_serializable(target: Any) -> bool:
     (True, False)
     """
     if isinstance(target, type):
-        return target in _STATE_DICT_REGISTRY or getattr(target, "_minijax_dataclass", False)
+        return target in _STATE_DICT_REGISTRY or getattr(target, "_flax_dataclass", False)
     return _handlers(target) is not None
 
 

@@ -1,30 +1,30 @@
-"""Frozen dataclasses that are pytrees (``flax.struct``, written by hand).
+"""Dataclasses that are pytrees, frozen by default (in flax: `flax.struct`).
 
-A pytree is anything jax can take apart into a list of leaves (arrays) and a
-"tree definition" (everything else), and put back together. ``jax.jit``,
-``jax.grad`` and ``jax.tree.map`` only ever see the leaves. This module teaches
-jax to take apart a dataclass:
+A pytree is anything jax can take apart into a list of leaves (arrays) and a "tree
+definition" (everything else), and put back together. `jax.jit`, `jax.grad` and
+`jax.tree.map` only ever see the leaves. This module teaches jax to take apart a
+dataclass:
 
 * each field is a *child* (a pytree node, traced by jit, differentiated by grad),
-* unless declared ``field(pytree_node=False)``: then it is *static* metadata,
-  stored in the tree definition, hashed and compared by ``jax.jit`` (a function
-  such as ``apply_fn``, an optimizer, a layer config).
+* unless declared `field(pytree_node=False)`: then it is *static* metadata, stored
+  in the tree definition, hashed and compared by `jax.jit` (a function such as
+  `apply_fn`, an optimizer, a layer config).
 
-Example (the same as ``flax.struct.dataclass``)::
+Unflattening builds the object with `object.__new__` and sets the fields directly,
+*without* calling `__init__`. jax unflattens with leaves that are not arrays at all
+(`None` in `tree.map`, axis numbers in `vmap`'s `in_axes`, tracers in `grad`), and
+an `__init__` or `__post_init__` that validated them would break those transforms.
 
-    @struct.dataclass
-    class State:
-        params: Any
-        step: int
-        apply_fn: Callable = struct.field(pytree_node=False)
-
-    state = state.replace(step=state.step + 1)   # a new object; nothing mutates
-
-Unflattening builds the object with ``object.__new__`` and sets the fields
-directly, *without* calling ``__init__``. jax unflattens with leaves that are
-not arrays at all (``None`` in ``tree.map``, axis numbers in ``vmap``'s
-``in_axes``, tracers in ``grad``), and an ``__init__`` or ``__post_init__`` that
-validated them would break those transformations.
+>>> from typing import Any, Callable
+>>> import jax
+>>> @dataclass
+... class State:
+...     params: Any
+...     step: int
+...     apply_fn: Callable = field(pytree_node=False, default=None)
+>>> state = State(params={"w": 1.0}, step=0)
+>>> jax.tree.leaves(state.replace(step=state.step + 1))
+[1.0, 1]
 """
 
 import dataclasses
@@ -45,11 +45,19 @@ _T = TypeVar("_T")
 _PYTREE_NODE = "pytree_node"
 
 
-def field(*, pytree_node: bool = True, **kwargs: Any) -> Any:
-    """A dataclass field; ``pytree_node=False`` makes it static (flax: ``struct.field``).
+def field(pytree_node: bool = True, **kwargs: Any) -> Any:
+    """A dataclass field; `pytree_node=False` makes it static (in flax: `struct.field`).
 
-    Other keyword arguments (``default``, ``default_factory``, ...) go to
-    :func:`dataclasses.field`.
+    Args:
+        pytree_node: False for static metadata (part of the tree definition).
+        **kwargs: `default`, `default_factory`, `metadata`, ... of `dataclasses.field`.
+
+    >>> @dataclass
+    ... class Layer:
+    ...     w: float
+    ...     activation: str = field(pytree_node=False, default="relu")
+    >>> static_fields(Layer)
+    ('activation',)
     """
     metadata = dict(kwargs.pop("metadata", None) or {})
     metadata[_PYTREE_NODE] = pytree_node
@@ -58,7 +66,14 @@ def field(*, pytree_node: bool = True, **kwargs: Any) -> Any:
 
 
 def static_fields(cls: type) -> tuple[str, ...]:
-    """Names of the fields of a minijax dataclass that are static metadata."""
+    """The names of the fields of a `dataclass` that are static metadata.
+
+    >>> @dataclass
+    ... class Config:
+    ...     lr: float
+    >>> static_fields(Config)
+    ()
+    """
     return tuple(
         f.name for f in dataclasses.fields(cls) if not f.metadata.get(_PYTREE_NODE, True)
     )
@@ -86,10 +101,10 @@ def _user_stacklevel() -> int:
 
 
 def _register(cls: type[_T]) -> type[_T]:
-    """Register the dataclass ``cls`` as a pytree with named (keyed) children.
+    """Register the dataclass `cls` as a pytree with named (keyed) children.
 
-    Also wraps ``__init__`` (which ``replace`` calls too) to warn about arrays in
-    static fields once, where the object is made, rather than at every flatten.
+    Also wraps `__init__` (which `replace` calls too) to warn about arrays in static
+    fields once, where the object is made, rather than at every flatten.
     """
     fields = dataclasses.fields(cls)  # type: ignore[arg-type]
     data_names = tuple(f.name for f in fields if f.metadata.get(_PYTREE_NODE, True))
@@ -128,7 +143,7 @@ def _register(cls: type[_T]) -> type[_T]:
 
 
 def _replace(self: _T, **changes: Any) -> _T:
-    """Return a copy with the given fields changed (``dataclasses.replace``)."""
+    """Return a copy with the given fields changed (`dataclasses.replace`)."""
     return dataclasses.replace(self, **changes)  # type: ignore[type-var]
 
 
@@ -140,21 +155,37 @@ def dataclass(cls: None = None, /, **kwargs: Any) -> Callable[[type[_T]], type[_
 
 @dataclass_transform(frozen_default=True, field_specifiers=(field, dataclasses.field))
 def dataclass(cls: type[_T] | None = None, /, **kwargs: Any) -> Any:
-    """Make ``cls`` a frozen dataclass registered as a pytree (flax: ``struct.dataclass``).
+    """Make `cls` a dataclass registered as a pytree (in flax: `struct.dataclass`).
 
-    Use as ``@dataclass`` or ``@dataclass(kw_only=True)``; keyword arguments go to
-    :func:`dataclasses.dataclass`. ``frozen=True`` is forced: pytrees must not mutate,
-    change them with ``obj.replace(field=new_value)``.
+    Use as `@dataclass` or `@dataclass(kw_only=True)`; keyword arguments go to
+    `dataclasses.dataclass`. The class is frozen unless `frozen=False` is given:
+    change a frozen object with `obj.replace(field=new_value)`. With `slots=True`
+    the class gets `__slots__` (a new class, as `dataclasses` makes it). Decorating
+    a class twice does nothing the second time.
+
+    Args:
+        cls: the class; omit it to get a decorator with `kwargs` bound.
+        **kwargs: `frozen`, `kw_only`, `slots`, `eq`, `order`, ... of `dataclasses`.
+
+    Returns:
+        The dataclass, with a `replace` method, registered with jax.
+
+    >>> @dataclass(frozen=False)
+    ... class Counter:
+    ...     n: int = 0
+    >>> c = Counter()
+    >>> c.n += 1
+    >>> c
+    Counter(n=1)
     """
 
     def wrap(c: type[_T]) -> type[_T]:
-        if "_minijax_dataclass" in c.__dict__:  # already done (e.g. PyTreeNode subclass)
+        if "_flax_dataclass" in c.__dict__:  # already done (e.g. a PyTreeNode subclass)
             return c
-        kwargs.pop("frozen", None)
-        dc = dataclasses.dataclass(frozen=True, **kwargs)(c)
+        dc = dataclasses.dataclass(**{"frozen": True, **kwargs})(c)
         if "replace" not in dc.__dict__:
             dc.replace = _replace  # type: ignore[attr-defined]
-        dc._minijax_dataclass = True  # type: ignore[attr-defined]
+        dc._flax_dataclass = True  # type: ignore[attr-defined]  # flax's marker, checked by users
         return _register(dc)
 
     return wrap if cls is None else wrap(cls)
@@ -162,21 +193,24 @@ def dataclass(cls: type[_T] | None = None, /, **kwargs: Any) -> Any:
 
 @dataclass_transform(frozen_default=True, field_specifiers=(field, dataclasses.field))
 class PyTreeNode:
-    """Base class: every subclass is a :func:`dataclass` (flax: ``struct.PyTreeNode``).
+    """Base class: every subclass is a `dataclass` (in flax: `struct.PyTreeNode`).
 
-    ::
+    Class keywords go to `dataclass`: `class Config(PyTreeNode, frozen=False)`,
+    `class Child(Base, kw_only=True)`.
 
-        class TrainState(PyTreeNode):
-            step: jax.Array
-            params: Any
-
-        class BNState(TrainState):     # subclasses are dataclasses too
-            batch_stats: Any
+    >>> import jax
+    >>> class TrainState(PyTreeNode):
+    ...     step: int
+    ...     params: Any
+    >>> class WithStats(TrainState):     # subclasses are dataclasses too
+    ...     batch_stats: Any = None
+    >>> jax.tree.leaves(WithStats(step=0, params={"w": 1.0}, batch_stats={"m": 2.0}))
+    [0, 1.0, 2.0]
     """
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        dataclass(cls)
+        super().__init_subclass__()
+        dataclass(cls, **kwargs)
 
     def replace(self: _T, **changes: Any) -> _T:
         """Return a copy with the given fields changed."""

@@ -262,3 +262,20 @@ def test_derive_is_flax_fold_in_static(seed: int, parts: list[str | int]) -> Non
 
     root = jax.random.key(seed)
     assert key_bytes(derive(root, *parts)) == key_bytes(_fold_in_static(root, parts))
+
+
+@pytest.mark.parity
+@given(mst.seeds(), st.lists(st.sampled_from(["Dense_0", "a", "b"]), max_size=3),
+       st.integers(1, 5))
+def test_lazy_rng_is_flaxs(seed: int, path: list[str], n: int) -> None:
+    from flax.core.scope import LazyRng as FlaxLazyRng
+
+    key = jax.random.key(seed)
+    mine = mr.LazyRng.create(mr.LazyRng.create(key, *path), n)
+    theirs = FlaxLazyRng.create(FlaxLazyRng.create(key, *path), n)
+    assert mine.suffix == theirs.suffix == (*path, n)
+    np.testing.assert_array_equal(jax.random.key_data(mine.as_jax_rng()),
+                                  jax.random.key_data(theirs.as_jax_rng()))
+    assert mine.clear_suffix().suffix == () and mine.clear_suffix().rng is key
+    leaves, treedef = jax.tree.flatten(mine)  # the suffix is static: one leaf, the key
+    assert len(leaves) == 1 and jax.tree.unflatten(treedef, leaves).suffix == mine.suffix

@@ -145,13 +145,45 @@ def test_frozen() -> None:
         node.step = 1  # type: ignore[misc]
 
 
-def test_frozen_cannot_be_switched_off() -> None:
+def test_frozen_false_slots_and_class_keywords_are_honoured() -> None:
     @struct.dataclass(frozen=False)
-    class Q:
+    class Mutable:
         a: Any
 
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        Q(a=1).a = 2
+    m = Mutable(a=1)
+    m.a = 2
+    assert m.a == 2 and jax.tree.leaves(m) == [2]
+
+    @struct.dataclass(frozen=False, slots=True)
+    class Slotted:
+        x: float
+
+    p = Slotted(1.0)
+    p.x = 3.0
+    with pytest.raises(AttributeError):
+        p.z = 0.0  # type: ignore[attr-defined]
+    assert jax.tree.map(lambda v: v + 1, p) == Slotted(4.0)
+
+    class MutableNode(struct.PyTreeNode, frozen=False):
+        b: int = 1
+
+    class KwNode(Base, kw_only=True):
+        extra: int
+
+    node = MutableNode()
+    node.b = 5
+    assert node.b == 5 and KwNode(step=0, params={}, extra=3).extra == 3
+    with pytest.raises(TypeError, match="non-default argument 'extra' follows default"):
+        class Positional(Base):
+            extra: int
+
+
+def test_wrapping_twice_is_a_no_op() -> None:
+    class A:
+        a: int
+
+    once = struct.dataclass(A)
+    assert struct.dataclass(once) is once and once._flax_dataclass  # type: ignore[attr-defined]
 
 
 def test_replace() -> None:

@@ -7,7 +7,7 @@
   :class:`MLP`; ``Conv`` / ``ConvTranspose``; ``BatchNorm``, ``LayerNorm``,
   ``RMSNorm``, ``GroupNorm``; attention (``MultiHeadDotProductAttention``,
   ``dot_product_attention``, masks); recurrent cells and ``RNN``; pooling
-  functions; and :func:`tabulate` / :func:`summary`.
+  functions; and `tabulate` (`summary.py`).
 """
 
 from minijax.nn import initializers
@@ -26,17 +26,8 @@ from minijax.nn.activation import (
 )
 from minijax.nn.batch_norm import BatchNorm
 from minijax.nn.combinators import MLP, Sequential
-from minijax.nn.linear import Dense, Embed
-from minijax.nn.module import (
+from minijax.nn.errors import (
     AssignSubModuleError,
-    Module,
-    SetAttributeError,
-    UnboundModuleError,
-    compact,
-    merge_param,
-    nowrap,
-)
-from minijax.nn.scope import (
     CollectionNotFoundError,
     DuplicateNameError,
     ImmutableCollectionError,
@@ -44,11 +35,14 @@ from minijax.nn.scope import (
     MissingParamError,
     MissingRngError,
     ParamShapeError,
-    Variable,
+    SetAttributeError,
+    UnboundModuleError,
     VariableNestingError,
 )
+from minijax.nn.linear import Dense, Embed
+from minijax.nn.module import Module, compact, merge_param, nowrap
 from minijax.nn.stochastic import Dropout
-from minijax.nn.summary import summary, tabulate
+from minijax.nn.variable import Variable
 
 __all__ = [
     "MLP",
@@ -83,9 +77,7 @@ __all__ = [
     "silu",
     "softmax",
     "softplus",
-    "summary",
     "swish",
-    "tabulate",
     "tanh",
 ]
 
@@ -129,6 +121,27 @@ __all__ += [
     "max_pool",
     "min_pool",
     "pool",
+]
+
+# --- the module system: scopes, entry points, interceptors, errors (flax.linen.module) ---
+from minijax.nn import errors, summary  # noqa: E402
+from minijax.nn.compact_name_scope import compact_name_scope  # noqa: E402
+from minijax.nn.functional import apply, init, init_with_output  # noqa: E402
+from minijax.nn.intercept import InterceptorContext, intercept_methods  # noqa: E402
+from minijax.nn.share_scope import share_scope  # noqa: E402
+from minijax.nn.summary import tabulate  # noqa: E402
+
+__all__ += [
+    "InterceptorContext",
+    "apply",
+    "compact_name_scope",
+    "errors",
+    "init",
+    "init_with_output",
+    "intercept_methods",
+    "share_scope",
+    "summary",
+    "tabulate",
 ]
 
 # --- partitioning: metadata boxes (meta.py), logical axis names (spmd.py) and the

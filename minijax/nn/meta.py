@@ -39,7 +39,7 @@ import jax
 from jax.sharding import AbstractMesh, Mesh, NamedSharding, PartitionSpec
 
 from minijax import struct
-from minijax.nn.scope import MinijaxNNError
+from minijax.nn import errors
 
 __all__ = [
     "PARTITION_NAME",
@@ -68,7 +68,7 @@ PARTITION_NAME = "partition_name"
 LogicalNames = tuple[Any, ...]
 
 
-class PartitioningUnspecifiedError(MinijaxNNError, ValueError):
+class PartitioningUnspecifiedError(errors.PartitioningUnspecifiedError):
     """A transformation adds an axis to a `Partitioned` value without naming it.
 
     flax: `errors.PartitioningUnspecifiedError`.

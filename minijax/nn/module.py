@@ -1,92 +1,110 @@
-"""``Module``: flax.linen's module system, small enough to read in one sitting.
+"""`Module`: flax.linen's module system, small enough to read in one sitting.
 
 A module is two things at once:
 
-1. **A config object.** Every subclass is a dataclass; its fields (``features:
-   int``) are hyperparameters. It is hashable and compared by value (like flax,
-   ``eq=True`` with a field hash), lists given to fields become tuples, and
-   setting an attribute after construction raises. It holds no arrays.
+1. **A config object.** Every subclass is a dataclass whose fields (`features: int`)
+   are hyperparameters, followed by the keyword-only `parent` and `name`. It is
+   hashable and compared by value; lists given to fields become tuples and dicts
+   `FrozenDict`s; setting an attribute after construction raises. It holds no arrays.
+2. **While `init`/`apply` runs, a bound view of the variables.** `init` and `apply`
+   make a root `Scope` (`scope.py`), bind a clone of the module to it and call the
+   method. Every submodule made inside is bound to a child scope (a path such as
+   `("Encoder_0", "Dense_1")`); `self.param` reads or creates `params/<path>/<name>`.
 
-2. **While ``init``/``apply`` runs, a bound view of the variables.** ``init`` and
-   ``apply`` create a :class:`~minijax.nn.scope.Store` (the variables, rng keys,
-   which collections may be written), clone the module with a root
-   :class:`~minijax.nn.scope.Scope`, and call the method. Every submodule made
-   inside is bound to a child scope (a path such as ``("Encoder_0",
-   "Dense_1")``); ``self.param`` reads or creates ``params/<path>/<name>``.
+How a submodule learns its parent and name (in flax: `Module.__post_init__`): while
+a bound module runs a method it is on top of the module stack, and a module
+constructed then takes it as its `parent`:
 
-How a submodule learns its parent and name (flax: ``Module.__post_init__``):
-while a bound module runs a method, it sits on top of ``_module_stack``. A
-module constructed then takes that module as its ``parent``:
+* inside an `@compact` method it is named at once: `name=` if given, else
+  `f"{ClassName}_{n}"` from a per-parent, per-class counter that restarts after every
+  compact call (so a second call re-creates `Dense_0` and reuses its params);
+* inside `setup` it stays unnamed until assigned, `self.dense = Dense(3)`: then
+  `__setattr__` names it after the attribute (`dense`; lists and dicts of modules give
+  `layers_0`, `blocks_key`);
+* a module passed in from outside (a field, a closure) is *adopted* when its holder
+  is bound: a clone is bound under the attribute's name, once per call, so that one
+  instance given to two parents is one submodule, bound where it was first adopted.
 
-* inside an ``@compact`` method it is named at once: ``name=`` if given, else
-  ``f"{ClassName}_{n}"`` from a per-parent, per-class counter that restarts after
-  every call of the compact method (so a second call re-creates ``Dense_0`` and
-  reuses its params);
-* inside ``setup`` it stays unnamed until it is assigned, ``self.dense =
-  Dense(3)``: then ``__setattr__`` names it after the attribute (``dense``;
-  lists and dicts of modules give ``layers_0``, ``blocks_key``).
+Every method a subclass defines is wrapped (in flax: `_call_wrapped_method`) to run
+`setup` lazily first, push the module on the stack, run the method through the
+interceptors (`intercept.py`) and, after a compact method, reset the name counters
+and rewind the scope's reservations.
 
-Every method a subclass defines is wrapped (flax: ``Module._call_wrapped_method``)
-to run ``setup`` lazily first, push the module on the stack, and, after a compact
-method, reset the name counters and the scope's reservations.
+>>> import jax, jax.numpy as jnp
+>>> class Affine(Module):
+...     features: int
+...     @compact
+...     def __call__(self, x):
+...         w = self.param("w", jax.nn.initializers.lecun_normal(), (x.shape[-1], self.features))
+...         return x @ w
+>>> variables = Affine(2).init(jax.random.key(0), jnp.ones((1, 3)))
+>>> jax.tree.map(jnp.shape, variables)
+{'params': {'w': (3, 2)}}
 """
 
 import dataclasses
+import enum
 import functools
 import inspect
+import threading
+import weakref
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar, dataclass_transform
+from typing import TYPE_CHECKING, Any, TypeVar, dataclass_transform
 
-from minijax import random as mrandom
-from minijax.nn.scope import (
-    CollectionFilter,
-    MinijaxNNError,
-    Scope,
-    Store,
-    Variable,
-    check_variables,
-    path_text,
-)
+from minijax import config, ids
+from minijax.core import FrozenDict
+from minijax.nn import errors, kw_only_dataclasses
+from minijax.nn.functional import InitApply
+from minijax.nn.intercept import run_interceptors
+from minijax.nn.intermediates import Intermediates
+from minijax.nn.module_repr import module_repr
+from minijax.nn.scope import Scope, Variable
 
-__all__ = [
-    "AssignSubModuleError",
-    "Module",
-    "SetAttributeError",
-    "UnboundModuleError",
-    "compact",
-    "merge_param",
-    "nowrap",
-]
+__all__ = ["Module", "compact", "merge_param", "nowrap"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
-
-
-class UnboundModuleError(MinijaxNNError, RuntimeError):
-    """A module was used outside ``init``/``apply`` (it has no variables to read)."""
-
-
-class AssignSubModuleError(MinijaxNNError, TypeError):
-    """A submodule or variable was created outside ``setup`` and ``@compact`` methods."""
-
-
-class SetAttributeError(MinijaxNNError, AttributeError):
-    """A module attribute was set outside ``setup`` (modules are frozen config)."""
+M = TypeVar("M", bound="Module")
 
 
 def compact(fun: _F) -> _F:
-    """Mark the method that may create submodules and params inline (flax: ``nn.compact``)."""
+    """Mark the method that may create submodules and params inline (in flax: `nn.compact`).
+
+    >>> import minijax.nn as nn
+    >>> class Net(nn.Module):
+    ...     @nn.compact
+    ...     def __call__(self, x):
+    ...         return nn.Dense(2)(x)
+    """
     fun.compact = True  # type: ignore[attr-defined]
     return fun
 
 
 def nowrap(fun: _F) -> _F:
-    """Leave a method unwrapped: a plain helper, no setup, no stack (flax: ``nn.nowrap``)."""
+    """Leave a method unwrapped: a plain helper, no setup, no stack (in flax: `nn.nowrap`).
+
+    >>> import minijax.nn as nn
+    >>> class Net(nn.Module):
+    ...     @nn.nowrap
+    ...     def width(self):
+    ...         return 4
+    >>> Net().width()
+    4
+    """
     fun.nowrap = True  # type: ignore[attr-defined]
     return fun
 
 
 def merge_param(name: str, a: Any, b: Any) -> Any:
-    """The one of a constructor value ``a`` and a call-time value ``b`` that is not None."""
+    """The one of a constructor value `a` and a call-time value `b` that is not None.
+
+    In flax this is `nn.merge_param`.
+
+    Raises:
+        ValueError: both or neither are None.
+
+    >>> merge_param("deterministic", None, True)
+    True
+    """
     if (a is None) == (b is None):
         which = "neither" if a is None else "both"
         raise ValueError(
@@ -96,40 +114,99 @@ def merge_param(name: str, a: Any, b: Any) -> Any:
     return a if b is None else b
 
 
-def _note_where(error: Exception, module: "Module", method: str) -> None:
-    """Add the module path to an error raised inside a module, once (at the innermost).
-
-    A shape error from ``Dense.__call__`` then says *which* Dense of the model it was:
-    ``(in module Encoder_0/Dense_1, Dense.__call__)`` below the message.
-    """
-    if not getattr(error, "_minijax_where", False):
-        where = path_text(module.scope.path) if module.scope is not None else "<unbound>"
-        error.add_note(f"(in module {where}, {type(module).__name__}.{method})")
-        error._minijax_where = True  # type: ignore[attr-defined]
+class _Context(threading.local):
+    def __init__(self) -> None:
+        self.module_stack: list[Module] = []  # the modules whose methods are running
 
 
-_module_stack: list["Module"] = []  # the modules whose methods are running
-# summary.py listens here: hook(module, method_name) at entry returns done(output).
-_call_hooks: list[Callable[[Any, str], Callable[[Any], None]]] = []
-_UNSPECIFIED: Any = type("_Unspecified", (), {"__repr__": lambda self: "<parent from context>"})()
+_context = _Context()
+
+
+class _Unspecified:
+    """The default `parent`: "the module whose method is running". One object, always:
+    copy, deepcopy and pickle keep it, since it reduces to the module global's name."""
+
+    def __repr__(self) -> str:
+        return "<parent from context>"
+
+    def __reduce__(self) -> str:
+        return "_UNSPECIFIED"
+
+
+_UNSPECIFIED: Any = _Unspecified()
+_NAME_TYPES = (str, "str", str | None, "str | None", "Optional[str]")
+
+
+class SetupState(enum.IntEnum):
+    """Whether `setup` has run: not yet, outside a lifted transform only, or here."""
+
+    NEW = 0
+    TRANSFORMED = 1
+    DONE = 2
 
 
 @dataclasses.dataclass
 class _State:
-    """Per-instance bookkeeping, never part of the config (flax: ``_ModuleInternalState``)."""
+    """Per-instance bookkeeping, never part of the config (flax: `_ModuleInternalState`)."""
 
-    ready: bool = False  # __post_init__ has finished: attributes are frozen from now on
+    ready: bool = False  # construction has finished: attributes are frozen from now on
     in_setup: bool = False
     in_compact: bool = False
-    setup_done: bool = False
+    setup_called: SetupState = SetupState.NEW
     autoname: dict[str, int] = dataclasses.field(default_factory=dict)
+    children: dict[str, Any] = dataclasses.field(default_factory=dict)  # -> module or collection
 
 
-def _freeze(value: Any) -> Any:
-    """Lists become tuples, recursively (flax: ``_freeze_attr``), so configs hash."""
-    if isinstance(value, list | tuple) and not hasattr(value, "_fields"):
-        return tuple(_freeze(v) for v in value)
+class _ParentRef:
+    """`module.parent`, held by weak reference: a child never keeps its parent alive, so
+    bound module trees have no reference cycles and are freed (tracers too) on return."""
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        if obj is None:
+            return self
+        ref = obj.__dict__.get("_parent_ref")
+        return ref() if isinstance(ref, weakref.ref) else ref
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__["_parent_ref"] = weakref.ref(value) if isinstance(value, Module) else value
+
+
+_LAST_FIELDS = {
+    "parent": (Any, lambda: dataclasses.field(
+        default=_UNSPECIFIED, kw_only=True, repr=False, compare=False, hash=False)),
+    "name": (str | None, lambda: dataclasses.field(default=None, kw_only=True)),
+}
+
+
+def _freeze_attr(value: Any) -> Any:
+    """Lists become tuples and dicts `FrozenDict`s, recursively, so configs hash."""
+    if isinstance(value, dict):
+        return FrozenDict({k: _freeze_attr(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        items = [_freeze_attr(v) for v in value]
+        return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
     return value
+
+
+def _map_modules(fn: Callable[[str, "Module"], Any], value: Any, suffix: str = "") -> Any:
+    """`fn(suffix, module)` for the modules in nested lists, tuples and dicts (sorted keys).
+
+    `suffix` names the place: `_0` for item 0 of a list, `_key_1` deeper down.
+    """
+    if isinstance(value, Module):
+        return fn(suffix, value)
+    if isinstance(value, Mapping):
+        mapped = {k: _map_modules(fn, value[k], f"{suffix}_{k}") for k in sorted(value, key=str)}
+        return {k: mapped[k] for k in value}
+    if isinstance(value, list | tuple):
+        items = [_map_modules(fn, v, f"{suffix}_{i}") for i, v in enumerate(value)]
+        return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
+    return value
+
+
+def _get_local_method_names(cls: type, exclude: Any = ()) -> tuple[str, ...]:
+    """The methods `cls` defines itself: not inherited, not static or class methods."""
+    return tuple(n for n, f in vars(cls).items() if inspect.isfunction(f) and n not in exclude)
 
 
 def _wrap(fun: Callable[..., Any]) -> Callable[..., Any]:
@@ -141,350 +218,331 @@ def _wrap(fun: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
+def _checked_hash(hash_fn: Callable[[Any], int]) -> Callable[[Any], int]:
+    @functools.wraps(hash_fn)
+    def __hash__(self: "Module") -> int:
+        if self.scope is not None:
+            raise TypeError("Can't call __hash__ on modules that hold variables.")
+        return hash_fn(self)
+
+    return __hash__
+
+
+def _is_descriptor(cls: type, attr: str) -> bool:
+    return any(attr in vars(k) and hasattr(vars(k)[attr], "__get__")
+               and not callable(vars(k)[attr]) for k in cls.__mro__)
+
+
 @dataclass_transform(field_specifiers=(dataclasses.field,))
-@dataclasses.dataclass(eq=False, repr=False)
-class Module:
-    """Base class of every layer and model (flax: ``flax.linen.Module``)."""
+class _ModuleBase:
+    """Tells type checkers that `Module` and its subclasses are dataclasses."""
 
-    parent: Any = dataclasses.field(
-        default=_UNSPECIFIED, kw_only=True, repr=False, compare=False, hash=False
-    )
-    name: str | None = dataclasses.field(default=None, kw_only=True)
+    if TYPE_CHECKING:  # per-instance attributes, not fields
+        _id: ids.Id
+        _state: "_State"
+        _compact_name_scope_methods: tuple[str, ...]
 
-    # Not dataclass fields (no annotation): ``scope`` is set per instance when bound,
-    # ``_state`` (a _State) in __post_init__.
+
+class Module(_ModuleBase, InitApply, Intermediates):
+    """The base class of every layer and model (in flax: `flax.linen.Module`).
+
+    Attributes:
+        parent: the module (or root `Scope`) this one is bound to; by default the
+            module whose method is running when it is constructed, else None.
+        name: the name under its parent; by default the attribute name (in `setup`)
+            or `ClassName_n` (in `@compact` methods).
+        scope: the `Scope` while bound, else None.
+
+    >>> import jax, jax.numpy as jnp, minijax.nn as nn
+    >>> class AutoEncoder(nn.Module):
+    ...     def setup(self):
+    ...         self.encoder, self.decoder = nn.Dense(2), nn.Dense(3)
+    ...     def __call__(self, x):
+    ...         return self.decoder(self.encoder(x))
+    >>> variables = AutoEncoder().init(jax.random.key(0), jnp.ones((1, 3)))
+    >>> sorted(variables["params"])
+    ['decoder', 'encoder']
+    """
+
     scope = None  # type: Scope | None
-
-    # -- class creation: dataclass + method wrapping ------------------------------
+    if TYPE_CHECKING:  # the fields every subclass gets (see `_LAST_FIELDS`)
+        name: str | None = dataclasses.field(default=None, kw_only=True)
+        parent: Any = dataclasses.field(default=None, kw_only=True)
 
     def __init_subclass__(cls, kw_only: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        compact_methods = [n for n, f in vars(cls).items() if getattr(f, "compact", False)]
-        if len(compact_methods) > 1:
-            raise TypeError(
-                f"{cls.__name__} has several @compact methods {compact_methods}: only one "
-                "method may create submodules inline. Use setup() for the others."
+        own = inspect.get_annotations(cls)
+        if "parent" in own or own.get("name", str) not in _NAME_TYPES:
+            raise errors.ReservedModuleAttributeError(
+                f"{cls.__name__} declares 'parent' or 'name' as a field ({own}): every module "
+                "has them already (name: str | None, parent). Rename the field."
             )
-        fields = vars(cls).get("__annotations__", {})  # defaults such as kernel_init=fn
-        for attr, fun in list(vars(cls).items()):
-            if (
-                inspect.isfunction(fun)
-                and attr not in fields
-                and (attr == "__call__" or not attr.startswith("__"))
-                and attr != "setup"
-                and not getattr(fun, "nowrap", False)
-                and not getattr(fun, "_minijax_wrapped", False)
-            ):
+        cls._make_dataclass(kw_only)
+        fields = [f.name for f in dataclasses.fields(cls)]
+        for attr in _get_local_method_names(cls, exclude=fields):
+            fun = vars(cls)[attr]
+            if ((attr == "__call__" or not attr.startswith("__"))
+                    and not getattr(fun, "nowrap", False)
+                    and not getattr(fun, "_minijax_wrapped", False)):
                 setattr(cls, attr, _wrap(fun))
-        unsafe_hash = "__hash__" not in vars(cls)
-        dataclasses.dataclass(cls, eq=True, unsafe_hash=unsafe_hash, kw_only=kw_only)
+        cls._compact_name_scope_methods = tuple(
+            n for n in dir(cls) if getattr(getattr(cls, n, None), "compact_name_scope", False))
 
-    # -- construction and binding ---------------------------------------------------
+    @classmethod
+    def _make_dataclass(cls, kw_only: bool) -> None:
+        kw_only_dataclasses.dataclass(cls, _LAST_FIELDS, eq=True, repr=False, kw_only=kw_only,
+                                      unsafe_hash="__hash__" not in cls.__dict__)
+        cls.__hash__ = _checked_hash(cls.__hash__)  # type: ignore[method-assign,assignment]
+        cls.parent = _ParentRef()
+
+    # -- construction and binding -------------------------------------------------------
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "_id", ids.uuid())
         object.__setattr__(self, "_state", _State())
         if self.parent is _UNSPECIFIED:
-            object.__setattr__(self, "parent", _module_stack[-1] if _module_stack else None)
+            stack = _context.module_stack
+            object.__setattr__(self, "parent", stack[-1] if stack else None)
         parent = self.parent
-        if isinstance(parent, Scope):  # the root of init/apply
-            object.__setattr__(self, "scope", parent)
-        elif isinstance(parent, Module):
-            if not (parent._state.in_setup and self.name is None):  # setup: named on assign
-                parent._attach(self, self.name)
-        elif parent is not None:
-            raise TypeError(f"parent must be a Module, a Scope or None, got {parent!r}")
+        if not (isinstance(parent, Module) and parent._state.in_setup and self.name is None):
+            self._bind(check=True)  # in setup, an unnamed submodule waits for its attribute
         self._state.ready = True
 
-    def _attach(self, child: "Module", name: str | None) -> None:
-        """Make ``child`` a submodule of ``self`` called ``name`` (or ``Class_n``)."""
-        state = self._state
-        if not (state.in_setup or state.in_compact):
-            raise AssignSubModuleError(
-                f"{type(child).__name__} was created inside a method of "
-                f"{type(self).__name__} ({path_text(self.path)}) that is neither setup() nor "
-                "decorated with @nn.compact. Create submodules in setup(), or mark the "
-                "method @nn.compact."
-            )
+    def _bind(self, check: bool) -> None:
+        """Attach to the parent (a module or a root scope), then adopt the field modules."""
+        parent = self.parent
+        if isinstance(parent, Module):
+            parent._attach(self, check)
+        elif isinstance(parent, Scope):
+            object.__setattr__(self, "scope", parent)
+        elif parent is not None:
+            raise ValueError(f"parent must be a Module, a Scope or None, got {parent!r:.80}.")
+        if self.scope is not None:
+            for f in dataclasses.fields(self):
+                if f.init and f.name not in ("parent", "name"):
+                    self._register(f.name, self.__dict__[f.name])
+
+    def _attach(self, child: "Module", check: bool) -> None:
+        """Make `child` the submodule of `self` called `child.name` (or `Class_n`)."""
+        state, cls = self._state, type(self).__name__
+        if check and state.ready and not (state.in_setup or state.in_compact):
+            path = self.scope.path if self.scope is not None else ()
+            raise errors.assign_outside_setup(
+                f"Submodule {type(child).__name__}", "defined", cls, path)
+        assert self.scope is not None, "a parent is bound before its children"
+        name = child.name
         if name is None:
             prefix = type(child).__name__
-            count = state.autoname.get(prefix, 0)
-            state.autoname[prefix] = count + 1
-            name = f"{prefix}_{count}"
-        assert self.scope is not None
-        object.__setattr__(child, "parent", self)
-        object.__setattr__(child, "name", name)
+            n = state.autoname.get(prefix, 0)
+            state.autoname[prefix] = n + 1
+            name = f"{prefix}_{n}"
+            object.__setattr__(child, "name", name)
+        if self.scope.name_reserved(name):
+            raise errors.name_in_use("submodule", name, cls, self.scope.path)
+        state.children[name] = child
         object.__setattr__(child, "scope", self.scope.push(name))
 
-    def _register(self, attr: str, value: Any, suffix: str = "") -> Any:
-        """Name and bind the modules found in ``value`` (a module, or lists/dicts of them)."""
-        if isinstance(value, Module):
-            if value.parent is None:  # made outside (e.g. a field): bind a copy, once
-                adopted = self.scope.store.adopted  # type: ignore[union-attr]
-                if id(value) not in adopted:
-                    adopted[id(value)] = value.clone(parent=None, name=None)
-                value = adopted[id(value)]
-            if value.scope is None and value.name is None:  # not attached anywhere yet
-                self._attach(value, f"{attr}{suffix}")
-            return value
-        if isinstance(value, list | tuple) and not hasattr(value, "_fields"):
-            return tuple(self._register(attr, v, f"{suffix}_{i}") for i, v in enumerate(value))
-        if isinstance(value, dict):
-            return {k: self._register(attr, v, f"{suffix}_{k}") for k, v in value.items()}
-        return value
+    def _register(self, attr: str, value: Any) -> None:
+        """Set `attr` to `value`, first naming and binding the modules inside it."""
+        assert self.scope is not None
+        store, queue = self.scope.store, []
+        keep_names = getattr(type(self), "preserve_adopted_names", None)
+        keep_names = config.preserve_adopted_names if keep_names is None else keep_names
+
+        def adopt(suffix: str, sub: Module) -> Module:
+            name = None
+            if sub.parent is None:  # made outside any module: bind a clone, once per call
+                name = sub.name if keep_names else None
+                clone = store.adopted.get(sub._id)
+                if clone is None:
+                    clone = store.adopted[sub._id] = sub.clone(name=None)
+                sub = clone
+            if sub.name is None:  # not attached yet
+                object.__setattr__(sub, "parent", self)
+                object.__setattr__(sub, "name", name or f"{attr}{suffix}")
+                queue.append(sub)
+            return sub
+
+        object.__setattr__(self, attr, _freeze_attr(_map_modules(adopt, value)))
+        for sub in queue:
+            sub._bind(check=False)
 
     def _try_setup(self) -> None:
-        """Run ``setup`` once, lazily, the first time a bound module is used."""
+        """Run `setup` once, lazily, the first time a bound module is used."""
         state = self._state
-        if self.scope is None or state.setup_done or state.in_setup:
+        if self.scope is None or state.in_setup or state.setup_called == SetupState.DONE:
             return
         state.in_setup = True
-        _module_stack.append(self)
         try:
-            for f in dataclasses.fields(self):  # submodules passed as fields
-                if f.name not in ("parent", "name"):
-                    object.__setattr__(self, f.name, self._register(f.name, self.__dict__[f.name]))
             self.setup()
-            state.setup_done = True
+            for name in type(self)._compact_name_scope_methods:
+                getattr(type(self), name).make_scope(self)
         finally:
-            _module_stack.pop()
-            state.in_setup = False
-            state.autoname = {}
+            state.in_setup, state.setup_called = False, SetupState.DONE
 
     def _call_wrapped(self, fun: Callable[..., Any], args: tuple[Any, ...], kwargs: Any) -> Any:
-        """Run a user method: setup first, then the method with ``self`` on the stack."""
-        is_compact = getattr(fun, "compact", False)
-        if self.scope is None:
-            if is_compact:
-                raise UnboundModuleError(
-                    f"{type(self).__name__}.{fun.__name__} was called outside init/apply, so "
-                    "it has no variables. Call model.init(key, x) / model.apply(variables, x), "
-                    "or create the submodule inside the parent's setup() or @nn.compact method."
-                )
-            return fun(self, *args, **kwargs)
-        self._try_setup()
-        state = self._state
-        outer_compact = state.in_compact  # a compact method calling super().__call__
+        """Run a user method: setup first, then the method with `self` on the stack."""
+        state, name, cls = self._state, fun.__name__, type(self).__name__
+        is_setup, is_compact = name == "setup", getattr(fun, "compact", False)
+        recurrent = False
+        if is_setup:
+            if self.scope is None:
+                raise errors.unbound(cls, "call setup", errors.CallSetupUnboundModuleError)
+            recurrent, state.in_setup = state.in_setup, True
+        else:
+            self._try_setup()
         if is_compact:
-            state.in_compact = True
-        _module_stack.append(self)
+            if self.scope is None:
+                raise errors.unbound(
+                    cls, "call compact methods", errors.CallCompactUnboundModuleError)
+            recurrent, state.in_compact = state.in_compact, True
+        _context.module_stack.append(self)
         try:
-            on_exit = [hook(self, fun.__name__) for hook in _call_hooks]
-            y = fun(self, *args, **kwargs)
-            for done in on_exit:
-                done(y)
-            return y
+            return run_interceptors(fun, self, args, kwargs)
         except Exception as error:
-            _note_where(error, self, fun.__name__)
+            errors.note_where(error, self.scope, f"{cls}.{name}")
             raise
         finally:
-            _module_stack.pop()
-            if is_compact and not outer_compact:
-                state.in_compact = False
+            _context.module_stack.pop()
+            if is_compact:
+                object.__setattr__(self, "scope", self.scope.rewound())  # type: ignore[union-attr]
+            if (is_compact or is_setup) and not recurrent:
+                state.in_compact = state.in_setup = False
                 state.autoname = {}
-                object.__setattr__(self, "scope", self.scope.rewound())
 
     def setup(self) -> None:
         """Override to create submodules and params as attributes (run lazily, once)."""
 
-    def clone(self, *, parent: Any = None, **updates: Any) -> "Module":
-        """A copy with the same config (and ``updates``), unbound unless ``parent`` is given."""
-        attrs = {f.name: self.__dict__[f.name] for f in dataclasses.fields(self) if f.init}
-        attrs.update(parent=parent, **updates)
-        return type(self)(**attrs)
-
-    # -- frozen attributes ----------------------------------------------------------
+    # -- frozen attributes --------------------------------------------------------------
 
     def __setattr__(self, attr: str, value: Any) -> None:
         state = self.__dict__.get("_state")
-        if state is None or not state.ready:  # the dataclass __init__
-            object.__setattr__(self, attr, _freeze(value))
-        elif state.in_setup and attr not in {f.name for f in dataclasses.fields(self)}:
-            object.__setattr__(self, attr, self._register(attr, value))
-        else:
-            raise SetAttributeError(
-                f"cannot set {type(self).__name__}.{attr}: modules are frozen config. Set "
-                "attributes only in setup() (and never the dataclass fields); use "
-                "module.clone(field=value) for a changed copy."
-            )
+        if state is None or not state.ready or attr.startswith("__"):
+            object.__setattr__(self, attr, _freeze_attr(value))  # the dataclass __init__
+            return
+        field = self.__dataclass_fields__.get(attr)
+        if not state.in_setup or (field is not None and field.init):
+            raise errors.frozen(type(self).__name__, attr, value, state.in_setup)
+        self._register(attr, value)
 
     def __getattr__(self, attr: str) -> Any:
         """Only called for missing attributes: run setup, which may define them."""
-        if attr.startswith("__") or attr == "_state" or "_state" not in self.__dict__:
+        if "_state" not in self.__dict__:
             raise AttributeError(attr)
+        msg = f'"{type(self).__name__}" object has no attribute "{attr}".'
+        if attr.startswith("__"):
+            raise AttributeError(msg)
+        if _is_descriptor(type(self), attr):
+            raise errors.DescriptorAttributeError(
+                f"Trying to access a property that raised AttributeError: "
+                f"{type(self).__name__}.{attr} uses an attribute that does not exist.")
         self._try_setup()
         if attr in self.__dict__:
             return self.__dict__[attr]
-        hint = ""
         if self.scope is None:
-            hint = " Attributes made in setup() exist only inside init/apply."
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {attr!r}.{hint}")
+            msg += (f' If "{attr}" is defined in setup(), it exists only inside init/apply '
+                    "(or on a module bound with module.bind(variables)).")
+        raise AttributeError(msg)
 
-    # -- variables, rngs --------------------------------------------------------------
+    def __dir__(self) -> list[str]:
+        self._try_setup()
+        return list(object.__dir__(self))
 
-    def _bound_scope(self, what: str) -> Scope:
+    def __repr__(self) -> str:
+        return module_repr(self)
+
+    # -- variables, rngs ----------------------------------------------------------------
+
+    def _bound(self, what: str) -> Scope:
         if self.scope is None:
-            raise UnboundModuleError(
-                f"{type(self).__name__}.{what} was used outside init/apply: the module has no "
-                "variables. Call it through model.init(key, x) or model.apply(variables, x)."
-            )
+            raise errors.unbound(type(self).__name__, what)
         return self.scope
 
-    def _creation_scope(self, what: str, name: str) -> Scope:
-        scope = self._bound_scope(what)
-        if not (self._state.in_setup or self._state.in_compact):
-            raise AssignSubModuleError(
-                f"{path_text(scope.path)}: self.{what}({name!r}, ...) was called in a method "
-                f"of {type(self).__name__} that is neither setup() nor @nn.compact. Declare "
-                "params and variables in setup() or in the @nn.compact method."
-            )
+    def _creation_scope(self, kind: str, name: str, col: str) -> Scope:
+        scope, state, cls = self._bound(f"create {kind}s"), self._state, type(self).__name__
+        if state.ready and not (state.in_setup or state.in_compact):
+            raise errors.assign_outside_setup(
+                f'{kind.capitalize()} "{name}"', "initialized", cls, scope.path)
+        if scope.name_reserved(name, col):
+            raise errors.name_in_use(kind, name, cls, scope.path)
+        self._state.children[name] = col
         return scope
 
     @property
     def path(self) -> tuple[str, ...]:
-        """The module's path from the root, e.g. ``("Encoder_0", "Dense_1")``."""
-        return self._bound_scope("path").path
-
-    def param(self, name: str, init_fn: Callable[..., Any], *init_args: Any, **kw: Any) -> Any:
-        """Create (init) or read (apply) ``params/<path>/<name>``; ``init_fn(key, *init_args)``."""
-        return self._creation_scope("param", name).param(name, init_fn, *init_args, **kw)
-
-    def variable(
-        self,
-        collection: str,
-        name: str,
-        init_fn: Callable[..., Any] | None = None,
-        *init_args: Any,
-    ) -> Variable:
-        """A :class:`Variable` (``.value``) in ``collection``, made by ``init_fn(*init_args)``."""
-        scope = self._creation_scope("variable", name)
-        return scope.variable(collection, name, init_fn, *init_args)
-
-    def make_rng(self, name: str = "params") -> Any:
-        """A fresh key of stream ``name``, unique to this module path and call."""
-        return self._bound_scope("make_rng").make_rng(name)
-
-    def has_rng(self, name: str) -> bool:
-        return self._bound_scope("has_rng").has_rng(name)
-
-    def is_initializing(self) -> bool:
-        """True inside ``init`` (e.g. BatchNorm does not update its statistics then)."""
-        return self.scope is not None and self.scope.store.initializing
-
-    def is_mutable_collection(self, collection: str) -> bool:
-        return self._bound_scope("is_mutable_collection").store.is_mutable(collection)
-
-    def has_variable(self, collection: str, name: str) -> bool:
-        return self._bound_scope("has_variable").has_variable(collection, name)
-
-    def get_variable(self, collection: str, name: str, default: Any = None) -> Any:
-        return self._bound_scope("get_variable").get_variable(collection, name, default)
-
-    def put_variable(self, collection: str, name: str, value: Any) -> None:
-        self._bound_scope("put_variable").put_variable(collection, name, value)
-
-    def sow(self, collection: str, name: str, value: Any) -> bool:
-        """Append ``value`` to the tuple ``collection/name`` if the collection is mutable."""
-        scope = self._bound_scope("sow")
-        if not scope.store.is_mutable(collection):
-            return False
-        scope.put_variable(collection, name, (*scope.get_variable(collection, name, ()), value))
-        return True
+        """The module's path from the root, e.g. `("Encoder_0", "Dense_1")`."""
+        return self._bound("access module paths").path
 
     @property
     def variables(self) -> dict[str, Any]:
-        """This module's variables: ``{collection: subtree at this path}``."""
-        scope = self._bound_scope("variables")
-        out = {c: scope._subtree(c) for c in scope.store.variables}
-        return {c: t for c, t in out.items() if t is not None}
+        """This module's variables: `{collection: subtree at this path}`."""
+        return self._bound("use variables").variables()
 
-    # -- init / apply ---------------------------------------------------------------
+    def param(self, name: str, init_fn: Callable[..., Any], *init_args: Any,
+              unbox: bool = True, **init_kwargs: Any) -> Any:
+        """Create (init) or read (apply) `params/<path>/<name>`; `init_fn(key, *init_args)`."""
+        scope = self._creation_scope("param", name, "params")
+        return scope.param(name, init_fn, *init_args, unbox=unbox, **init_kwargs)
 
-    def _run(
-        self,
-        variables: Mapping[str, Any],
-        rngs: Any,
-        method: Any,
-        mutable: CollectionFilter,
-        initializing: bool,
-        args: tuple[Any, ...],
-        kwargs: Mapping[str, Any],
-    ) -> tuple[Any, dict[str, Any]]:
-        store = Store(variables, _rng_streams(rngs), mutable, initializing)
-        root = self.clone(parent=Scope(store), name=self.name)
-        if method is None:
-            fun = type(self).__call__
-        elif isinstance(method, str):
-            fun = getattr(type(self), method)
-        elif inspect.ismethod(method):
-            fun = method.__func__
-        else:
-            fun = method
-        y = fun(root, *args, **kwargs)
-        return y, store.mutated()
+    def variable(self, col: str, name: str, init_fn: Callable[..., Any] | None = None,
+                 *init_args: Any, unbox: bool = True, **init_kwargs: Any) -> Variable[Any]:
+        """A `Variable` (`.value`) in `col`, made by `init_fn(*init_args)` if missing."""
+        scope = self._creation_scope("variable", name, col)
+        return scope.variable(col, name, init_fn, *init_args, unbox=unbox, **init_kwargs)
 
-    def init_with_output(
-        self,
-        rngs: Any,
-        *args: Any,
-        method: Any = None,
-        mutable: CollectionFilter = lambda c: c != "intermediates",
-        **kwargs: Any,
-    ) -> tuple[Any, dict[str, Any]]:
-        """``(output, variables)`` of a first call that creates every variable."""
-        return self._run({}, rngs, method, mutable, True, args, kwargs)
+    def make_rng(self, name: str = "params") -> Any:
+        """A fresh key of stream `name`, unique to this module path and draw."""
+        return self._bound("use RNGs").make_rng(name)
 
-    def init(
-        self,
-        rngs: Any,
-        *args: Any,
-        method: Any = None,
-        mutable: CollectionFilter = lambda c: c != "intermediates",
-        **kwargs: Any,
-    ) -> dict[str, Any]:
-        """Create the variables: ``{"params": {...}, "batch_stats": {...}, ...}``.
+    def has_rng(self, name: str) -> bool:
+        return self._bound("use RNGs").has_rng(name)
 
-        ``rngs`` is a key (used for the ``params`` stream) or ``{stream: key}``.
+    def is_initializing(self) -> bool:
+        """True inside `init` (e.g. BatchNorm does not update its statistics then)."""
+        return bool(self._bound("check initialization").store.flags.get("initializing"))
+
+    def is_mutable_collection(self, col: str) -> bool:
+        return self._bound("check mutability").is_mutable_collection(col)
+
+    def has_variable(self, col: str, name: str) -> bool:
+        return self._bound("use variables").has_variable(col, name)
+
+    def get_variable(self, col: str, name: str, default: Any = None) -> Any:
+        return self._bound("use variables").get_variable(col, name, default)
+
+    def put_variable(self, col: str, name: str, value: Any) -> None:
+        self._bound("use variables").put_variable(col, name, value)
+
+    # -- copies -------------------------------------------------------------------------
+
+    def clone(self: M, *, parent: Any = None, _deep_clone: bool | dict[Any, Any] = False,
+              _reset_names: bool = False, **updates: Any) -> M:
+        """A copy with the same config (and `updates`), unbound unless `parent` is given.
+
+        `_deep_clone` clones the submodules in the fields too, once each (a dict given
+        here is the cache that keeps shared submodules shared); `_reset_names` also
+        clears their names.
         """
-        return self.init_with_output(rngs, *args, method=method, mutable=mutable, **kwargs)[1]
+        attrs = {f.name: self.__dict__[f.name] for f in dataclasses.fields(self)
+                 if f.init and f.name != "parent"}
+        attrs.update(parent=parent, **updates)
+        if _deep_clone is not False:
+            cache = {} if isinstance(_deep_clone, bool) else _deep_clone
 
-    def apply(
-        self,
-        variables: Mapping[str, Any],
-        *args: Any,
-        rngs: Any = None,
-        method: Any = None,
-        mutable: CollectionFilter = False,
-        **kwargs: Any,
-    ) -> Any:
-        """Run ``method`` (default ``__call__``) with ``variables``.
+            def clone_one(_: str, m: Module) -> Module:
+                if m._id not in cache:
+                    reset = {"name": None} if _reset_names else {}
+                    cache[m._id] = m.clone(_deep_clone=cache, _reset_names=_reset_names, **reset)
+                return cache[m._id]  # type: ignore[no-any-return]
 
-        Returns the output, or ``(output, {collection: ...})`` when ``mutable`` names
-        collections to update (``True``, a name, or a list of names).
-        """
-        check_variables(variables)
-        y, updates = self._run(variables, rngs, method, mutable, False, args, kwargs)
-        return (y, updates) if mutable is not False else y
+            attrs = {k: v if k == "parent" else _map_modules(clone_one, v)
+                     for k, v in attrs.items()}
+        return type(self)(**attrs)
 
-    def tabulate(self, rngs: Any, *args: Any, **kwargs: Any) -> str:
-        """A text table of every submodule: path, output shapes, params (see ``summary.py``)."""
-        from minijax.nn.summary import summary
-
-        return summary(self, rngs, *args, **kwargs)
-
-    def bind(
-        self, variables: Mapping[str, Any], *, rngs: Any = None, mutable: CollectionFilter = False
-    ) -> "Module":
-        """A bound copy for interactive use: ``model.bind(variables).encoder(x)``."""
-        check_variables(variables)
-        store = Store(variables, _rng_streams(rngs), mutable, False)
-        return self.clone(parent=Scope(store), name=self.name)
+    def copy(self: M, *, parent: Any = _UNSPECIFIED, name: str | None = None,
+             **updates: Any) -> M:
+        """A deep copy, by default a new submodule of the running module (in flax: `copy`)."""
+        return self.clone(parent=parent, name=name, _deep_clone=True, **updates)
 
 
-def _rng_streams(rngs: Any) -> dict[str, Any]:
-    """``rngs`` as ``{stream: key}``: None is no streams, a lone key is ``params``'s."""
-    if rngs is None:
-        return {}
-    if not isinstance(rngs, Mapping):
-        rngs = {"params": rngs}
-    return {k: mrandom.as_key(v) for k, v in rngs.items()}
-
+Module._make_dataclass(kw_only=False)

@@ -35,7 +35,7 @@ from typing import Any
 import jax
 
 from minijax import struct
-from minijax.nn import meta
+from minijax.nn import errors, meta
 from minijax.nn import module as module_lib
 from minijax.nn.module import Module
 from minijax.nn.scope import Variable
@@ -87,9 +87,9 @@ class AxisMetadata:
 def _current_module(module: Module | None, what: str) -> Module:
     if module is not None:
         return module
-    stack = module_lib._module_stack
+    stack = module_lib._context.module_stack
     if not stack:
-        raise module_lib.AssignSubModuleError(
+        raise errors.AssignSubModuleError(
             f"partitioning.{what} was called outside a module: call it inside setup() or "
             "an @nn.compact method, or pass module=self."
         )
@@ -155,7 +155,7 @@ def param_with_axes(
     return value
 
 
-class PartitionedVariable(Variable):
+class PartitionedVariable(Variable[Any]):
     """A `Variable` whose value is constrained to its logical axes on every read and write.
 
     flax: `partitioning.PartitionedVariable`. `variable_with_axes` returns one.

@@ -1,110 +1,60 @@
-"""The variable store behind ``init`` and ``apply``: collections, paths, rngs, mutability.
+r"""The variable store behind `init` and `apply`, and the scopes that view it.
 
-One :class:`Store` exists per ``init``/``apply`` call. It holds
+One `Store` exists per `init`/`apply` call (or per `Module.bind`). It holds
 
-* ``variables``: ``{collection: nested dict}``, e.g. ``{"params": {"Dense_0":
-  {"kernel": ...}}}``, a private copy of what the caller passed (so writing to it
-  never changes the caller's dicts);
-* ``rngs``: ``{stream: root key}`` as passed in ``rngs=``;
-* ``mutable``: which collections may be written;
-* ``counters``: ``{path: {stream: n}}``, how many keys each module has drawn;
-* ``initializing``: True inside ``init``.
+* `variables`: `{collection: nested dict}`, e.g. `{"params": {"Dense_0": {"kernel":
+  ...}}}`, a private copy of the dict structure the caller passed (writing to it never
+  changes the caller's dicts; the arrays are shared, never copied);
+* `mutable`: a collection filter (`minijax.nn.filters`): which collections may be written;
+* `flags`: `{"initializing": True}` inside `init`;
+* `counters`: `{module path: {stream: n}}`, how many keys each module has drawn.
 
-A :class:`Scope` is a *view* of the store at one module path, e.g.
-``("Encoder_0", "Dense_1")``. Every bound module owns one. ``param``,
-``variable`` and ``make_rng`` are scope methods; :class:`~minijax.nn.Module`
-only forwards to them. A scope also remembers which names were used during the
-current method call (``reservations``) to catch duplicates.
+A `Scope` is a view of the store at one module path, e.g. `("Encoder_0", "Dense_1")`.
+Every bound module owns one; `param`, `variable` and `make_rng` are scope methods and
+`minijax.nn.Module` forwards to them. A scope finds its variables by walking its
+parent chain of names from the root scope, holds its rng streams as `LazyRng`s (a
+root key plus the names folded in so far) and remembers which names were used in the
+current method call (`reservations`) to catch duplicates.
 
-flax does the same in ``flax/core/scope.py`` (``Scope``, ``Scope.param``,
-``Scope.variable``, ``Scope.make_rng``, ``Scope.push``, ``Scope.rewound``);
-there the root scope doubles as the store.
+The key of draw $n$ (from 1) of stream $s$ in the module at path $p_1/\dots/p_k$ is
+
+$$\text{derive}(\text{rngs}[s], p_1, \dots, p_k, n),$$
+
+one `fold_in` of the SHA-1 hash of the static parts (`minijax.random.derive`). This
+is flax's recipe exactly (`LazyRng`, `Scope.push`, `Scope.make_rng`): the same key
+gives the same numbers as flax. The counters live in the store, keyed by path, so a
+scope rewound after a `@compact` call keeps counting, as flax's `rng_counters` do.
+
+For lifted transforms (`nn.vmap`, `nn.scan`, ...): `scope.variables()` gives the
+subtree per collection, `filters.group_collections` splits it, a new root
+`Scope(inner_variables, inner_rngs, mutable=..., path=scope.path, flags=...)` runs the
+body inside the jax transform (share `scope.store.counters` with it to keep counting),
+and `scope.put_variable` writes the results back. `scope.rngs` are `LazyRng`s a
+transform may split (`jax.random.split(r.as_jax_rng(), n)`) or pass on unchanged.
+
+In flax this is `flax/core/scope.py`; there the root scope doubles as the store.
+
+>>> import jax, jax.numpy as jnp
+>>> root = Scope({}, {"params": jax.random.key(0)}, mutable=True)
+>>> w = root.push("Dense_0").param("w", jax.random.normal, (2,))
+>>> jax.tree.map(jnp.shape, root.variables())
+{'params': {'Dense_0': {'w': (2,)}}}
 """
 
-from collections.abc import Callable, Iterable, Mapping
+import weakref
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jax
 import numpy as np
 
-from minijax import random as mrandom
+from minijax.nn import errors
+from minijax.nn.filters import CollectionFilter, DenyList, in_filter
+from minijax.nn.variable import Variable
+from minijax.random import LazyRng
+from minijax.typing import Array, PRNGKeyArray
 
-__all__ = [
-    "CollectionNotFoundError",
-    "DuplicateNameError",
-    "ImmutableCollectionError",
-    "MinijaxNNError",
-    "MissingParamError",
-    "MissingRngError",
-    "ParamShapeError",
-    "Scope",
-    "Store",
-    "Variable",
-    "VariableNestingError",
-]
-
-
-# --- errors -------------------------------------------------------------------------
-
-
-class MinijaxNNError(Exception):
-    """Base class of every error raised by :mod:`minijax.nn`'s module system."""
-
-
-class ParamShapeError(MinijaxNNError, ValueError):
-    """A stored parameter's shape differs from the shape its init function makes."""
-
-
-class MissingParamError(MinijaxNNError, KeyError):
-    """``apply`` was given variables that lack a parameter the module asks for."""
-
-    def __str__(self) -> str:  # KeyError would repr() the message
-        return str(self.args[0])
-
-
-class CollectionNotFoundError(MissingParamError):
-    """``apply`` was given no collection of that name at all."""
-
-
-class MissingRngError(MinijaxNNError, ValueError):
-    """``make_rng`` was called for a stream that was not passed in ``rngs=``."""
-
-
-class DuplicateNameError(MinijaxNNError, ValueError):
-    """Two submodules or variables of one module got the same name in one call."""
-
-
-class ImmutableCollectionError(MinijaxNNError, ValueError):
-    """A variable of a collection not listed in ``mutable=`` was written."""
-
-
-class VariableNestingError(MinijaxNNError, ValueError):
-    """The variables passed to ``apply`` are not ``{collection: {...}}``."""
-
-
-def path_text(path: tuple[str, ...]) -> str:
-    """``("Encoder_0", "Dense_1")`` -> ``"Encoder_0/Dense_1"``; the root is ``"<root>"``."""
-    return "/".join(path) if path else "<root>"
-
-
-# --- mutability ---------------------------------------------------------------------
-
-CollectionFilter = bool | str | Iterable[str] | Callable[[str], bool]
-
-
-def is_in_filter(mutable: CollectionFilter, collection: str) -> bool:
-    """``mutable`` as in flax: False (none), True (all), a name, or a list of names.
-
-    A predicate ``collection -> bool`` works too (``init`` uses "all but
-    intermediates", flax's ``DenyList('intermediates')``).
-    """
-    if callable(mutable):
-        return bool(mutable(collection))
-    if isinstance(mutable, bool):
-        return mutable
-    if isinstance(mutable, str):
-        return collection == mutable
-    return collection in tuple(mutable)
+__all__ = ["Array", "CollectionFilter", "DenyList", "LazyRng", "Scope", "Store", "Variable"]
 
 
 def _copy_tree(tree: Mapping[str, Any]) -> dict[str, Any]:
@@ -112,255 +62,235 @@ def _copy_tree(tree: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _copy_tree(v) if isinstance(v, Mapping) else v for k, v in tree.items()}
 
 
-def check_variables(variables: Any) -> None:
-    """Catch the common nesting mistakes before they become a confusing missing-param error."""
-    if not isinstance(variables, Mapping):
-        raise VariableNestingError(
-            f"variables must be a dict of collections such as {{'params': ...}}, got "
-            f"{type(variables).__name__}."
-        )
-    for col, tree in variables.items():
-        if not isinstance(tree, Mapping):
-            raise VariableNestingError(
-                f"variables[{col!r}] is a {type(tree).__name__}, not a dict: variables must "
-                "be nested as {collection: {module: {name: array}}}. If you passed the "
-                "params alone, pass {'params': params} instead."
-            )
-    params = variables.get("params")
-    if isinstance(params, Mapping) and "params" in params and len(params) == 1:
-        raise VariableNestingError(
-            "variables['params'] contains 'params' again: the variables were wrapped twice. "
-            "Pass the dict that init returned as it is (apply(variables, x)), not "
-            "{'params': variables}."
-        )
-    if "params" not in variables:
-        looks_like_params = [
-            k for k in variables if k in ("kernel", "bias", "embedding", "scale")
-            or (k[:1].isupper() and k.rpartition("_")[2].isdigit())
-        ]
-        if looks_like_params:
-            raise VariableNestingError(
-                f"variables has keys {sorted(variables)}, which look like module or "
-                f"parameter names ({looks_like_params}), not collections. You passed the "
-                "params alone: pass {'params': params} (the dict init returned), e.g. "
-                "model.apply({'params': params}, x)."
-            )
-
-
-# --- the store ----------------------------------------------------------------------
-
-
 class Store:
-    """Everything one ``init``/``apply`` call shares: variables, rngs, counters, flags."""
+    """Everything one `init`/`apply` call shares: variables, mutability, flags, counters.
+
+    Args:
+        variables: `{collection: nested dict}`; its dict structure is copied.
+        mutable: a collection filter of the collections that may be written.
+        flags: e.g. `{"initializing": True}`.
+
+    >>> store = Store({"params": {"w": 1.0}}, mutable="batch_stats")
+    >>> store.is_mutable("batch_stats"), store.is_mutable("params")
+    (True, False)
+    """
 
     def __init__(
         self,
         variables: Mapping[str, Any],
-        rngs: Mapping[str, Any],
-        mutable: CollectionFilter,
-        initializing: bool,
+        mutable: CollectionFilter = False,
+        flags: Mapping[str, Any] | None = None,
     ) -> None:
-        self.variables: dict[str, Any] = _copy_tree(variables)
-        self.rngs = dict(rngs)
+        self.variables = _copy_tree(variables)
         self.mutable = mutable
-        self.initializing = initializing
+        self.flags = dict(flags or {})
         self.counters: dict[tuple[str, ...], dict[str, int]] = {}
-        self.adopted: dict[int, Any] = {}  # id(unbound module) -> its bound clone
+        # id of a module passed in from outside -> its bound clone (Module._register).
+        self.adopted: weakref.WeakValueDictionary[Any, Any] = weakref.WeakValueDictionary()
+        self.valid = True
 
     def is_mutable(self, collection: str) -> bool:
-        return is_in_filter(self.mutable, collection)
+        """Whether `collection` may be written in this call."""
+        return in_filter(self.mutable, collection)
 
-    def mutated(self) -> dict[str, Any]:
-        """The mutable collections, as plain dicts: what ``init``/``apply`` hand back."""
-        return {c: t for c, t in self.variables.items() if self.is_mutable(c)}
+    def invalidate(self) -> None:
+        """End the call: later use raises `InvalidScopeError`; the variables are let go."""
+        self.valid, self.variables = False, {}
+        self.adopted.clear()
 
 
 class Scope:
-    """A view of a :class:`Store` at one module path."""
+    """A view of a `Store` at one module path (in flax: `flax.core.Scope`).
 
-    def __init__(self, store: Store, path: tuple[str, ...] = ()) -> None:
-        self.store = store
-        self.path = path
+    Args:
+        variables: a dict of collections (this scope is then a new root with its own
+            `Store`), or the `Store` of the parent scope.
+        rngs: `{stream: key or LazyRng}`.
+        name: the last part of the path (None at the root).
+        mutable: for a new root: the collections that may be written.
+        parent: the parent scope (None at the root).
+        path: the module path; a root may start at a path other than `()`.
+        flags: for a new root: e.g. `{"initializing": True}`.
+
+    >>> import jax
+    >>> scope = Scope({}, {"params": jax.random.key(0)}, mutable=True)
+    >>> scope.push("a").push("b").path
+    ('a', 'b')
+    """
+
+    def __init__(
+        self,
+        variables: Mapping[str, Any] | Store,
+        rngs: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        mutable: CollectionFilter = False,
+        parent: "Scope | None" = None,
+        path: tuple[str, ...] | list[str] = (),
+        flags: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.store = variables if isinstance(variables, Store) else Store(variables, mutable, flags)
+        self.rngs = {k: LazyRng.create(v) for k, v in (rngs or {}).items()}
+        self.name, self.parent, self.path = name, parent, tuple(path)
         self.reservations: dict[str, set[str | None]] = {}
 
-    # -- naming ------------------------------------------------------------------
-
-    def reserve(self, name: str, collection: str | None = None) -> None:
-        """Claim ``name`` for a submodule (collection None) or a variable of ``collection``.
-
-        Two variables may share a name in different collections (flax allows
-        ``params/mean`` next to ``batch_stats/mean``); anything else is a duplicate.
-        """
-        taken = self.reservations.setdefault(name, set())
-        if taken and (collection is None or None in taken or collection in taken):
-            what = "submodule" if collection is None else f"variable in {collection!r}"
-            raise DuplicateNameError(
-                f"{path_text(self.path)}: the name {name!r} is used twice (now for a {what}) "
-                "in one call. Give each submodule / variable its own name (name=...)."
+    def _check_valid(self) -> None:
+        if not self.store.valid:
+            raise errors.InvalidScopeError(
+                f'The scope "{errors.path_text(self.path)}" is no longer valid: its '
+                "init/apply call has returned. Keep the variables it returned instead of "
+                "bound modules, or use module.bind(variables) for interactive use."
             )
-        taken.add(collection)
 
-    def push(self, name: str) -> "Scope":
-        """The scope of the child called ``name`` (flax: ``Scope.push``)."""
-        self.reserve(name)
-        return Scope(self.store, (*self.path, name))
+    # -- names ----------------------------------------------------------------------
+
+    def name_reserved(self, name: str, col: str | None = None) -> bool:
+        """Whether `name` is taken for a submodule (`col=None`) or a variable of `col`.
+
+        Two variables may share a name in different collections (`params/mean` next to
+        `batch_stats/mean`); a submodule name clashes with everything.
+        """
+        taken = self.reservations.get(name, set())
+        return bool(taken) and (col is None or None in taken or col in taken)
+
+    def reserve(self, name: str, col: str | None = None) -> None:
+        """Claim `name` for a submodule or a variable of `col` in this call."""
+        if self.name_reserved(name, col):
+            kind = "submodule" if col is None else f"variable in {col!r}"
+            raise errors.name_in_use(kind, name, errors.path_text(self.path), self.path)
+        self.reservations.setdefault(name, set()).add(col)
+
+    def push(self, name: str, reuse: bool = False) -> "Scope":
+        """The scope of the child called `name`; its rngs fold `name` in (flax: `push`)."""
+        self._check_valid()
+        if not (reuse and name in self.reservations):
+            self.reserve(name)
+        rngs = {k: LazyRng.create(r, name) for k, r in self.rngs.items()}
+        return Scope(self.store, rngs, name, parent=self, path=(*self.path, name))
 
     def rewound(self) -> "Scope":
-        """The same path with no names reserved: used after each ``@compact`` call, so
-        that calling the method again re-creates ``Dense_0`` and reuses its variables."""
-        return Scope(self.store, self.path)
+        """The same path with no names reserved: each `@compact` call starts fresh, so
+        calling it again re-creates `Dense_0` and reuses its variables. The rng counters
+        carry on (they live in the store)."""
+        self._check_valid()
+        return Scope(self.store, self.rngs, self.name, parent=self.parent, path=self.path)
 
-    # -- variables ---------------------------------------------------------------
+    # -- variables ------------------------------------------------------------------
 
-    def _subtree(self, collection: str, create: bool = False) -> dict[str, Any] | None:
-        node = self.store.variables.get(collection)
-        if node is None:
-            if not create:
-                return None
-            node = self.store.variables[collection] = {}
-        for part in self.path:
-            child = node.get(part)
-            if not isinstance(child, dict):
-                if not create:
-                    return None
-                child = node[part] = {}
-            node = child
-        return node
+    def _collection(self, col: str, create: bool = False) -> dict[str, Any] | None:
+        """This scope's dict in collection `col`, found through the parent chain."""
+        if self.parent is None:
+            if col not in self.store.variables and create:
+                self.store.variables[col] = {}
+            return self.store.variables.get(col)
+        outer = self.parent._collection(col, create)
+        if outer is None:
+            return None
+        name = self.name or ""
+        if not isinstance(outer.get(name), dict) and create:
+            outer[name] = {}
+        node = outer.get(name)
+        return node if isinstance(node, dict) else None
 
-    def has_variable(self, collection: str, name: str) -> bool:
-        node = self._subtree(collection)
-        return node is not None and name in node
+    def variables(self) -> dict[str, Any]:
+        """`{collection: this scope's subtree}`; by reference, so writes show up."""
+        trees = {c: self._collection(c) for c in self.store.variables}
+        return {c: t for c, t in trees.items() if t is not None}
 
-    def get_variable(self, collection: str, name: str, default: Any = None) -> Any:
-        node = self._subtree(collection)
-        return default if node is None else node.get(name, default)
+    def mutable_variables(self) -> dict[str, Any]:
+        """The mutable collections only: what `init` and `apply` return."""
+        return {c: t for c, t in self.variables().items() if self.store.is_mutable(c)}
 
-    def put_variable(self, collection: str, name: str, value: Any) -> None:
-        if not self.store.is_mutable(collection):
-            raise ImmutableCollectionError(
-                f"{path_text(self.path)}: cannot write {collection}/{name}: the collection "
-                f"{collection!r} is immutable in this call: pass mutable=[{collection!r}] to "
-                "apply, which then returns (output, updated_collections)."
-            )
-        node = self._subtree(collection, create=True)
+    def is_mutable_collection(self, col: str) -> bool:
+        return self.store.is_mutable(col)
+
+    def has_variable(self, col: str, name: str) -> bool:
+        return name in (self._collection(col) or {})
+
+    def get_variable(self, col: str, name: str, default: Any = None) -> Any:
+        return (self._collection(col) or {}).get(name, default)
+
+    def put_variable(self, col: str, name: str, value: Any) -> None:
+        """Write `col/<path>/name`; raises `ModifyScopeVariableError` if `col` is immutable."""
+        self._check_valid()
+        if not self.store.is_mutable(col):
+            raise errors.immutable(col, name, self.path)
+        node = self._collection(col, create=True)
         assert node is not None
         node[name] = value
 
-    def _missing(self, collection: str, name: str) -> MissingParamError:
-        where = path_text(self.path)
-        if collection not in self.store.variables:
-            return CollectionNotFoundError(
-                f"{where}: needs {collection}/{name}, but the variables have no "
-                f"{collection!r} collection (they have {sorted(self.store.variables)}). "
-                f"Pass the dict that init returned, e.g. apply({{{collection!r}: ...}}, x)."
-            )
-        node = self._subtree(collection)
-        have = sorted(node) if node is not None else []
-        return MissingParamError(
-            f"{where}: no variable {name!r} in collection {collection!r}; keys at this "
-            f"path: {have}. Were the variables made by init of this same model (same "
-            "layer names and structure)?"
-        )
+    def _missing(self, col: str, name: str) -> errors.ScopeVariableNotFoundError:
+        have = sorted(self._collection(col) or {})
+        empty = not self.store.variables.get(col)
+        return errors.missing_variable(col, name, self.path, have, empty)
+
+    def variable(
+        self,
+        col: str,
+        name: str,
+        init_fn: Callable[..., Any] | None = None,
+        *init_args: Any,
+        unbox: bool = True,
+        **init_kwargs: Any,
+    ) -> Variable[Any]:
+        """A handle on `col/name`, created with `init_fn(*init_args)` if missing and mutable."""
+        self.reserve(name, col)
+        if not self.has_variable(col, name):
+            if init_fn is None or not self.store.is_mutable(col):
+                raise self._missing(col, name)
+            self.put_variable(col, name, init_fn(*init_args, **init_kwargs))
+        return Variable(self, col, name, unbox=unbox)
 
     def param(
-        self, name: str, init_fn: Callable[..., Any], *init_args: Any, unbox: bool = True,
-        **kw: Any,
+        self,
+        name: str,
+        init_fn: Callable[..., Any],
+        *init_args: Any,
+        unbox: bool = True,
+        **init_kwargs: Any,
     ) -> Any:
-        """Create (at init) or read (at apply) the parameter ``name`` (flax: ``Scope.param``).
+        """Create (at init) or read (at apply) the parameter `name` (flax: `Scope.param`).
 
-        ``init_fn(key, *init_args)`` gets a fresh key of the ``params`` stream. On read,
-        the stored shape is compared with what ``init_fn`` would make (computed
-        abstractly with ``jax.eval_shape``, so it costs no FLOPs). A boxed value
-        (``nn.with_partitioning``) is stored boxed and returned unboxed unless
-        ``unbox=False``.
+        `init_fn(key, *init_args)` gets a fresh key of the `params` stream. On read, the
+        stored shape is compared with what `init_fn` would make (computed abstractly
+        with `jax.eval_shape`, so it costs no FLOPs). `unbox` is flax's switch for
+        partitioning metadata boxes (`minijax.nn.meta`).
         """
         self.reserve(name, "params")
         if self.has_variable("params", name):
             value = self.get_variable("params", name)
-            expected = jax.eval_shape(lambda: init_fn(jax.random.key(0), *init_args, **kw))
-            for got, want in zip(
-                jax.tree.leaves(value), jax.tree.leaves(expected), strict=False
-            ):
-                if np.shape(got) != want.shape:
-                    raise ParamShapeError(
-                        f"{path_text(self.path)}: param {name!r} has stored shape "
-                        f"{np.shape(got)} but the module expects {want.shape} for these "
-                        "inputs. The params come from a model with another configuration "
-                        "or input size: re-run init with the inputs you apply to."
-                    )
+            made = jax.eval_shape(lambda: init_fn(jax.random.key(0), *init_args, **init_kwargs))
+            for got, want in zip(jax.tree.leaves(value), jax.tree.leaves(made), strict=False):
+                if np.shape(got) != np.shape(want):
+                    raise errors.param_shape(name, self.path, np.shape(got), np.shape(want))
             return _unboxed(value) if unbox else value
         if not self.store.is_mutable("params"):
             raise self._missing("params", name)
-        value = init_fn(self.make_rng("params"), *init_args, **kw)
+        value = init_fn(self.make_rng("params"), *init_args, **init_kwargs)
         self.put_variable("params", name, value)
         return _unboxed(value) if unbox else value
 
-    def variable(
-        self, collection: str, name: str, init_fn: Callable[..., Any] | None, *init_args: Any
-    ) -> "Variable":
-        """A handle on ``collection/name``, created with ``init_fn(*init_args)`` if missing."""
-        self.reserve(name, collection)
-        if not self.has_variable(collection, name):
-            if init_fn is None or not self.store.is_mutable(collection):
-                raise self._missing(collection, name)
-            self.put_variable(collection, name, init_fn(*init_args))
-        return Variable(self, collection, name)
+    # -- rngs -----------------------------------------------------------------------
 
-    # -- rngs --------------------------------------------------------------------
+    def has_rng(self, name: str) -> bool:
+        return name in self.rngs
 
-    def has_rng(self, stream: str) -> bool:
-        return stream in self.store.rngs
+    def make_rng(self, name: str = "params") -> PRNGKeyArray:
+        """A fresh key: `derive(rngs[name], *path, n)` for this module's `n`-th draw.
 
-    def make_rng(self, stream: str = "params") -> Any:
-        """A fresh key: ``derive(root[stream], *path, n)`` for the ``n``-th draw (from 1).
-
-        ``n`` counts the keys this module has drawn from this stream in this call.
-        The key depends only on the root key, the path and ``n``, so adding a layer
-        elsewhere never changes this one; all of that is static, so the hash is a
-        constant and each key costs one ``fold_in``. This is flax's recipe exactly
-        (``Scope.make_rng``): the same root key gives the same keys as flax. A stream
-        that was not passed falls back to ``params`` (as in flax), at init and apply.
+        A stream that was not passed falls back to `params`, as in flax; with neither,
+        it raises `InvalidRngError`.
         """
-        if stream not in self.store.rngs and "params" in self.store.rngs:
-            stream = "params"
-        root = self.store.rngs.get(stream)
-        if root is None:
-            module = self.path[-1] if self.path else "the root module"
-            raise MissingRngError(
-                f"{module} (path {path_text(self.path)}) needs an rng for {stream!r}: pass "
-                f"rngs={{{stream!r}: key}} to apply (or to init)."
-            )
+        if name not in self.rngs:
+            if "params" not in self.rngs:
+                raise errors.missing_rng(self.name, self.path, name)
+            name = "params"
+        self._check_valid()
         counts = self.store.counters.setdefault(self.path, {})
-        counts[stream] = count = counts.get(stream, 0) + 1
-        return mrandom.derive(root, *self.path, count)
+        counts[name] = n = counts.get(name, 0) + 1
+        return LazyRng.create(self.rngs[name], n).as_jax_rng()
 
 
 def _unboxed(value: Any) -> Any:
     from minijax.nn import meta  # lazy: meta's boxes build on this module's errors
 
     return meta.unbox(value)
-
-
-class Variable:
-    """A handle on one variable: read and write it through ``.value`` (flax: ``Variable``).
-
-    Reading always goes to the store, so after ``v.value = ...`` every handle on the
-    same variable sees the new value. Writing needs the collection to be mutable.
-    """
-
-    def __init__(self, scope: Scope, collection: str, name: str) -> None:
-        self.scope, self.collection, self.name = scope, collection, name
-
-    @property
-    def value(self) -> Any:
-        return self.scope.get_variable(self.collection, self.name)
-
-    @value.setter
-    def value(self, new: Any) -> None:
-        self.scope.put_variable(self.collection, self.name, new)
-
-    def is_mutable(self) -> bool:
-        return self.scope.store.is_mutable(self.collection)
-
-    def __repr__(self) -> str:
-        return f"Variable({path_text(self.scope.path)}/{self.collection}/{self.name})"

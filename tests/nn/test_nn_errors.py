@@ -1,209 +1,267 @@
-"""Every module-system error: its class and a message that names the path and the fix."""
+"""Every module-system error: flax's class name, a builtin base, and a message that
+names the problem, the place (module path, parameter, shapes) and the fix.
 
+Only test-local layers (`_toy.py`) are used.
+"""
+
+import inspect
+from typing import Any
+
+import flax.errors
 import jax
 import jax.numpy as jnp
 import pytest
+from _toy import toy_layers
 
 import minijax.nn as nn
+from minijax.nn import errors
 
+toy = toy_layers(nn)
+Affine, Scale, Noise, Counter = toy.Affine, toy.Scale, toy.Noise, toy.Counter
 X = jnp.ones((2, 3))
 KEY = jax.random.key(0)
 
 
 class Net(nn.Module):
     @nn.compact
-    def __call__(self, x):  # type: ignore[no-untyped-def]
-        x = nn.Dense(4)(x)
-        return nn.Dense(2)(x)
+    def __call__(self, x: Any) -> Any:
+        return Affine(2)(Affine(4)(x))
 
 
-def test_all_errors_share_a_base_class() -> None:
-    for cls in (
-        nn.ParamShapeError,
-        nn.MissingParamError,
-        nn.MissingRngError,
-        nn.DuplicateNameError,
-        nn.ImmutableCollectionError,
-        nn.VariableNestingError,
-        nn.UnboundModuleError,
-        nn.AssignSubModuleError,
-        nn.SetAttributeError,
-    ):
-        assert issubclass(cls, nn.MinijaxNNError)
-    assert issubclass(nn.ParamShapeError, ValueError)
-    assert issubclass(nn.MissingParamError, KeyError)
+def test_every_flax_error_class_has_a_counterpart() -> None:
+    theirs = {n for n, c in inspect.getmembers(flax.errors, inspect.isclass)
+              if issubclass(c, flax.errors.FlaxError) and c.__module__ == "flax.errors"}
+    missing = sorted(n for n in theirs if not hasattr(errors, n))
+    assert not missing
+    for name in theirs:
+        assert issubclass(getattr(errors, name), errors.MinijaxNNError), name
+    assert errors.FlaxError is errors.MinijaxNNError
+
+
+def test_builtin_bases_and_minijax_names() -> None:
+    assert issubclass(errors.ScopeParamShapeError, ValueError)
+    assert issubclass(errors.ScopeParamNotFoundError, KeyError)
+    assert issubclass(errors.SetAttributeFrozenModuleError, AttributeError)
+    assert issubclass(errors.CallCompactUnboundModuleError, ValueError)
+    assert not issubclass(errors.DescriptorAttributeError, AttributeError)
+    aliases = {nn.ParamShapeError: errors.ScopeParamShapeError,
+               nn.MissingRngError: errors.InvalidRngError,
+               nn.DuplicateNameError: errors.NameInUseError,
+               nn.ImmutableCollectionError: errors.ModifyScopeVariableError,
+               nn.CollectionNotFoundError: errors.ScopeCollectionNotFound,
+               nn.SetAttributeError: errors.SetAttributeFrozenModuleError}
+    for old, new in aliases.items():
+        assert old is new
+    assert issubclass(errors.ScopeParamNotFoundError, nn.MissingParamError)
 
 
 def test_param_shape_mismatch_names_path_and_shapes() -> None:
     v = Net().init(KEY, X)
-    with pytest.raises(nn.ParamShapeError) as info:
+    with pytest.raises(errors.ScopeParamShapeError) as info:
         Net().apply(v, jnp.ones((2, 5)))
     msg = str(info.value)
-    assert "Dense_0" in msg and "'kernel'" in msg
-    assert "(3, 4)" in msg and "(5, 4)" in msg  # stored vs expected
-    assert "re-run init" in msg
+    assert 'parameter "w" in "Affine_1"' in msg
+    assert "(3, 4)" in msg and "(5, 4)" in msg and "re-run init" in msg
+    assert info.value.__notes__ == ["(in module Affine_1, Affine.__call__)"]
 
 
-def test_missing_param_lists_existing_keys() -> None:
+def test_missing_param_variable_and_collection() -> None:
     v = Net().init(KEY, X)
-    del v["params"]["Dense_1"]["bias"]
-    with pytest.raises(nn.MissingParamError) as info:
+    del v["params"]["Affine_0"]["b"]
+    with pytest.raises(errors.ScopeParamNotFoundError) as info:
         Net().apply(v, X)
-    msg = str(info.value)
-    assert "Dense_1" in msg and "'bias'" in msg and "['kernel']" in msg
+    assert '"b" in scope "Affine_0"' in str(info.value) and "['w']" in str(info.value)
+    with pytest.raises(errors.ScopeCollectionNotFound, match='collection "counter"'):
+        Counter().apply({}, X)
+    with pytest.raises(errors.ScopeVariableNotFoundError, match="mutable=\\['counter'\\]"):
+        Counter().apply({"counter": {"other": 1}}, X)
 
 
-def test_missing_collection() -> None:
-    model = nn.BatchNorm(use_running_average=True)
-    v = model.init(KEY, X)
-    with pytest.raises(nn.CollectionNotFoundError, match="no 'batch_stats' collection"):
-        model.apply({"params": v["params"]}, X)
-
-
-def test_missing_rng_stream_message() -> None:
-    class M(nn.Module):
+def test_missing_rng_stream_and_invalid_rngs() -> None:
+    class Wrapper(nn.Module):
         @nn.compact
-        def __call__(self, x):  # type: ignore[no-untyped-def]
-            return nn.Dropout(0.5)(x, deterministic=False)
+        def __call__(self, x: Any) -> Any:
+            return Noise()(x)
 
-    v = M().init(KEY, X)
-    with pytest.raises(nn.MissingRngError) as info:
-        M().apply(v, X)
-    assert "Dropout_0 (path Dropout_0) needs an rng for 'dropout'" in str(info.value)
-    assert "pass rngs={'dropout': key}" in str(info.value)
+    with pytest.raises(errors.InvalidRngError) as info:
+        Wrapper().apply({}, X)
+    assert 'Module Noise_0 needs PRNG for "dropout"' in str(info.value)
+    assert "rngs={'dropout': key}" in str(info.value)
+    with pytest.raises(errors.InvalidRngError, match="but rngs are: test"):
+        Net().init("test", X)  # type: ignore[arg-type]
+    with pytest.raises(errors.InvalidRngError, match=r"rngs\['params'\] = 'test'"):
+        Net().apply({}, X, rngs={"params": "test"})
 
 
 def test_duplicate_names() -> None:
-    class Dup(nn.Module):
+    class DupModules(nn.Module):
         @nn.compact
-        def __call__(self, x):  # type: ignore[no-untyped-def]
-            return nn.Dense(2, name="a")(x) + nn.Dense(2, name="a")(x)
-
-    with pytest.raises(nn.DuplicateNameError, match="'a' is used twice"):
-        Dup().init(KEY, X)
+        def __call__(self, x: Any) -> Any:
+            return Affine(2, name="a")(x) + Affine(2, name="a")(x)
 
     class DupParam(nn.Module):
-        @nn.compact
-        def __call__(self, x):  # type: ignore[no-untyped-def]
-            self.param("w", nn.initializers.zeros, (1,))
-            return self.param("w", nn.initializers.zeros, (1,))
+        def setup(self) -> None:
+            self.w = self.param("w", jax.nn.initializers.zeros, (1,))
+            self.w2 = self.param("w", jax.nn.initializers.zeros, (1,))
 
-    with pytest.raises(nn.DuplicateNameError, match="<root>: the name 'w'"):
-        DupParam().init(KEY, X)
+    class ParamThenModule(nn.Module):
+        def setup(self) -> None:
+            self.bias = self.param("bias", jax.nn.initializers.zeros, (1,))
+            self.bias = Scale()
+
+    with pytest.raises(errors.NameInUseError, match='submodule "a" in Module DupModules'):
+        DupModules().init(KEY, X)
+    with pytest.raises(errors.NameInUseError, match='param "w" in Module DupParam: Name in use'):
+        DupParam().init(KEY, X, method=lambda m, x: m.w)
+    with pytest.raises(errors.NameInUseError):
+        ParamThenModule().init(KEY, X, method=lambda m, x: m.bias)
+    # a variable may share its name with a variable of another collection
+    class TwoCollections(nn.Module):
+        @nn.compact
+        def __call__(self, x: Any) -> Any:
+            self.variable("a", "v", lambda: 1)
+            return self.variable("b", "v", lambda: 2).value
+
+    assert TwoCollections().init(KEY, X) == {"a": {"v": 1}, "b": {"v": 2}}
 
 
 def test_writing_an_immutable_collection() -> None:
-    model = nn.BatchNorm(use_running_average=False)
-    v = model.init(KEY, X)
-    with pytest.raises(nn.ImmutableCollectionError) as info:
-        model.apply(v, X)
-    assert "batch_stats/mean" in str(info.value)
-    assert "pass mutable=['batch_stats']" in str(info.value)
+    v = Counter().init(KEY, X)
+    with pytest.raises(errors.ModifyScopeVariableError) as info:
+        Counter().apply(v, X)
+    assert 'variable "n" in "<root>"' in str(info.value)
+    assert "Pass mutable=['counter']" in str(info.value)
 
 
 def test_wrong_variable_nesting_is_explained() -> None:
     v = Net().init(KEY, X)
-    with pytest.raises(nn.VariableNestingError, match=r"pass \{'params': params\}"):
-        Net().apply(v["params"], X)  # params instead of {"params": params}
-    with pytest.raises(nn.VariableNestingError, match="wrapped twice"):
+    with pytest.raises(errors.ApplyScopeInvalidVariablesStructureError,
+                       match=r"pass \{'params': params\}"):
+        Net().apply(v["params"], X)
+    with pytest.raises(errors.ApplyScopeInvalidVariablesStructureError, match="wrapped twice"):
         Net().apply({"params": v}, X)
-    with pytest.raises(nn.VariableNestingError, match="not a dict"):
-        nn.Dense(2).apply({"params": jnp.ones(3)}, X)
-    with pytest.raises(nn.VariableNestingError, match="pass \\{'params': params\\}"):
-        nn.Dense(2).apply(nn.Dense(2).init(KEY, X)["params"], X)
-    with pytest.raises(nn.VariableNestingError, match="dict of collections"):
-        nn.Dense(2).apply([v], X)  # type: ignore[arg-type]
+    with pytest.raises(errors.ApplyScopeInvalidVariablesTypeError, match="not a dict"):
+        Affine(2).apply({"params": jnp.ones(3)}, X)
+    with pytest.raises(errors.ApplyScopeInvalidVariablesTypeError, match="dict of collections"):
+        Affine(2).apply([v], X)  # type: ignore[arg-type]
 
 
-def test_calling_a_module_outside_init_apply() -> None:
-    with pytest.raises(nn.UnboundModuleError, match=r"outside init/apply.*model.init"):
-        nn.Dense(2)(X)
-
-    class Setup(nn.Module):
+def test_unbound_modules() -> None:
+    class Plain(nn.Module):
         def setup(self) -> None:
-            self.w = self.param("w", nn.initializers.zeros, (1,))
+            self.w = 2
 
-        def __call__(self, x):  # type: ignore[no-untyped-def]
-            return x * self.w
+        def read(self) -> Any:
+            return self.w
 
-    with pytest.raises(AttributeError, match="only inside init/apply"):
-        Setup()(X)
-    with pytest.raises(nn.UnboundModuleError, match="param was used outside init/apply"):
-        nn.Module().param("w", nn.initializers.zeros, (1,))
-    with pytest.raises(nn.UnboundModuleError):
-        nn.Module().make_rng("dropout")
+    with pytest.raises(errors.CallCompactUnboundModuleError,
+                       match="Can't call compact methods on unbound modules"):
+        Affine(2)(X)
+    with pytest.raises(AttributeError, match=r'no attribute "w"\..*only inside init/apply'):
+        Plain().read()
+    for use in (lambda m: m.param("w", jax.nn.initializers.zeros, (1,)),
+                lambda m: m.make_rng("dropout"), lambda m: m.variables,
+                lambda m: m.has_variable("c", "n"), lambda m: m.path):
+        with pytest.raises(errors.UnboundModuleError, match=r"on unbound modules.*model\.init"):
+            use(Plain())
+    with pytest.raises(errors.CallUnbindOnUnboundModuleError):
+        Plain().unbind()
+    with pytest.raises(errors.CallShareScopeOnUnboundModuleError):
+        nn.share_scope(Plain(), Plain())
 
 
 def test_submodule_or_param_outside_setup_and_compact() -> None:
     class NotCompact(nn.Module):
-        def __call__(self, x):  # type: ignore[no-untyped-def]
-            return nn.Dense(2)(x)
-
-    with pytest.raises(nn.AssignSubModuleError, match=r"neither setup\(\) nor .*@nn.compact"):
-        NotCompact().init(KEY, X)
+        def __call__(self, x: Any) -> Any:
+            return Affine(2)(x)
 
     class ParamNotCompact(nn.Module):
-        def __call__(self, x):  # type: ignore[no-untyped-def]
-            return self.param("w", nn.initializers.zeros, (1,))
+        def __call__(self, x: Any) -> Any:
+            return self.param("w", jax.nn.initializers.zeros, (1,))
 
-    with pytest.raises(nn.AssignSubModuleError, match=r"self\.param\('w', \.\.\.\)"):
+    with pytest.raises(errors.AssignSubModuleError,
+                       match=r"Submodule Affine must be defined in `setup\(\)` or in a method "
+                             "wrapped in `@compact`.*at <root>"):
+        NotCompact().init(KEY, X)
+    with pytest.raises(ValueError, match=r'Param "w" must be initialized in `setup\(\)`'):
         ParamNotCompact().init(KEY, X)
 
 
-def test_setting_a_field_in_setup_and_two_compact_methods() -> None:
+def test_frozen_attributes() -> None:
     class SetsField(nn.Module):
         size: int = 2
 
         def setup(self) -> None:
             self.size = 3
 
-        def __call__(self, x):  # type: ignore[no-untyped-def]
+        def __call__(self, x: Any) -> Any:
             return x
 
-    with pytest.raises(nn.SetAttributeError, match="never the dataclass fields"):
+    class SetsLater(nn.Module):
+        def __call__(self, x: Any) -> Any:
+            self.i = 2
+            return x
+
+    with pytest.raises(errors.SetAttributeInModuleSetupError, match="dataclass field"):
         SetsField().init(KEY, X)
-
-    with pytest.raises(TypeError, match="several @compact methods"):
-
-        class TwoCompact(nn.Module):
-            @nn.compact
-            def a(self):  # type: ignore[no-untyped-def]
-                pass
-
-            @nn.compact
-            def b(self):  # type: ignore[no-untyped-def]
-                pass
+    with pytest.raises(errors.SetAttributeFrozenModuleError,
+                       match="Can't set i=2 for Module of type SetsLater: Module instance is "
+                             "frozen outside of setup method"):
+        SetsLater().init(KEY, X)
 
 
-def test_merge_param() -> None:
-    with pytest.raises(ValueError, match="neither"):
-        nn.Dropout(0.5).init(KEY, X)
-    with pytest.raises(ValueError, match="both"):
-        nn.Dropout(0.5, deterministic=True).init(KEY, X, deterministic=True)
+def test_class_and_post_init_mistakes() -> None:
+    class ForgetsSuper(nn.Module):
+        x: float
+
+        def __post_init__(self) -> None:
+            self.y = 2 * self.x
+
+        def __call__(self, v: Any) -> Any:
+            return v
+
+    with pytest.raises(errors.InvalidInstanceModuleError, match=r"Model\(\.\.\.\)\.init"):
+        Net.init(KEY, X)  # type: ignore[arg-type]
+    with pytest.raises(errors.IncorrectPostInitOverrideError, match=r"super\(\)\.__post_init__"):
+        ForgetsSuper(1.0).init(KEY, X)
+    with pytest.raises(errors.ReservedModuleAttributeError):
+        class BadName(nn.Module):
+            name: int  # type: ignore[assignment]
 
 
-def test_embed_rejects_float_ids() -> None:
-    e = nn.Embed(4, 3)
-    v = e.init(KEY, jnp.arange(2))
-    with pytest.raises(ValueError, match="integer ids"):
-        e.apply(v, jnp.ones(2))
+def test_a_failing_property_is_reported_as_such() -> None:
+    class Prop(nn.Module):
+        @property
+        def prop(self) -> Any:
+            return self.non_existent
+
+        def __call__(self) -> Any:
+            return self.prop
+
+    with pytest.raises(errors.DescriptorAttributeError, match=r"Prop\.prop"):
+        Prop().apply({})
 
 
 def test_errors_inside_a_model_name_the_module_path() -> None:
     class Encoder(nn.Module):
         @nn.compact
-        def __call__(self, x: jax.Array) -> jax.Array:
-            return nn.Conv(3, (3,))(nn.Dense(4)(x))
+        def __call__(self, x: Any) -> Any:
+            return Affine(3)(Affine(4)(x))
 
     class Model(nn.Module):
         @nn.compact
-        def __call__(self, x: jax.Array) -> jax.Array:
+        def __call__(self, x: Any) -> Any:
             return Encoder()(x)
 
-    variables = Model().init(jax.random.key(0), jnp.ones((2, 5, 3)))
-    with pytest.raises(nn.ParamShapeError) as info:
-        Model().apply(variables, jnp.ones((2, 5, 7)))
-    assert info.value.__notes__ == ["(in module Encoder_0/Dense_0, Dense.__call__)"]
-    with pytest.raises(ValueError, match="Conv: the input has shape") as info:
-        Model().init(jax.random.key(0), jnp.ones((3,)))
-    assert info.value.__notes__ == ["(in module Encoder_0/Conv_0, Conv.__call__)"]
+    v = Model().init(KEY, X)
+    with pytest.raises(errors.ScopeParamShapeError) as info:
+        Model().apply(v, jnp.ones((2, 7)))
+    assert info.value.__notes__ == ["(in module Encoder_0/Affine_1, Affine.__call__)"]
+
+
+def test_merge_param() -> None:
+    with pytest.raises(ValueError, match="neither"):
+        nn.merge_param("deterministic", None, None)
+    with pytest.raises(ValueError, match="both"):
+        nn.merge_param("deterministic", True, False)
+    assert nn.merge_param("deterministic", None, False) is False

@@ -1,0 +1,59 @@
+"""`Variable`: a handle on one variable of a module, read and written through `.value`.
+
+`self.variable("batch_stats", "mean", jnp.zeros, (3,))` returns one. Reading `.value`
+always goes to the store, so after `v.value = ...` every handle on the same variable
+sees the new value; writing needs the collection to be mutable in this call.
+
+In flax this is `flax.core.scope.Variable` (`nn.Variable`).
+
+>>> from minijax.nn.scope import Scope
+>>> scope = Scope({}, mutable=True)
+>>> count = scope.variable("counter", "n", lambda: 0)
+>>> count.value += 1
+>>> scope.variables()
+{'counter': {'n': 1}}
+"""
+
+from typing import Any, Generic, TypeVar
+
+from minijax.nn import errors
+
+__all__ = ["Variable"]
+
+T = TypeVar("T")
+
+
+class Variable(Generic[T]):
+    """A handle on `collection/<scope path>/name` (in flax: `nn.Variable`).
+
+    Args:
+        scope: the `minijax.nn.scope.Scope` of the module that owns it.
+        collection: e.g. `"batch_stats"`.
+        name: e.g. `"mean"`.
+        unbox: flax's switch for partitioning metadata boxes (`minijax.nn.meta`).
+
+    >>> from minijax.nn.scope import Scope
+    >>> Scope({"c": {"n": 2}}).variable("c", "n").value
+    2
+    """
+
+    def __init__(self, scope: Any, collection: str, name: str, unbox: bool = True) -> None:
+        self.scope, self.collection, self.name, self.unbox = scope, collection, name, unbox
+
+    @property
+    def value(self) -> T:
+        """The current value in the store."""
+        value: T = self.scope.get_variable(self.collection, self.name)
+        return value
+
+    @value.setter
+    def value(self, new: T) -> None:
+        self.scope.put_variable(self.collection, self.name, new)
+
+    def is_mutable(self) -> bool:
+        """Whether the collection may be written in this call."""
+        return bool(self.scope.store.is_mutable(self.collection))
+
+    def __repr__(self) -> str:
+        return f"Variable({errors.path_text(self.scope.path)}/{self.collection}/{self.name})"
+
