@@ -64,6 +64,13 @@ def blocks(text: str) -> list[Block]:
 
 PAGES = sorted(p for p in DOCS.rglob("*.md") if blocks(p.read_text(encoding="utf-8")))
 
+#: Pages whose blocks are known not to run yet, with the reason. Strict: when a page
+#: starts to run, its entry must go.
+NOT_YET_RUNNABLE = {
+    "nn-inside.md": "quotes fragments of minijax's source (a `return` outside a function); "
+    "mark them `<!-- skip: ... -->` or make them runnable",
+}
+
 
 def test_block_extraction_reads_fences_skips_and_indents():
     text = (
@@ -109,7 +116,14 @@ def run_page(page: Path) -> int:
     return ran
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[p.relative_to(DOCS).as_posix() for p in PAGES])
+def _param(page: Path):  # type: ignore[no-untyped-def]
+    name = page.relative_to(DOCS).as_posix()
+    reason = NOT_YET_RUNNABLE.get(name)
+    marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+    return pytest.param(page, id=name, marks=marks)
+
+
+@pytest.mark.parametrize("page", [_param(p) for p in PAGES])
 def test_page_blocks_run(page, tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.chdir(tmp_path)  # files a page writes (checkpoints, figures) go here
