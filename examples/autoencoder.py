@@ -173,12 +173,20 @@ def main():
     if plt is not None:
         z = ae.apply({"params": params}, data, method=ae.encode)
         fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.5))
-        ax0.plot(losses)
+        ax0.plot(losses, label="training batch")
         ax0.set_yscale("log")
         ax0.set_xlabel("step")
-        ax0.set_title("reconstruction MSE")
-        ax1.scatter(z[:, 0], z[:, 1], c=latent[:, 0], s=6, cmap="viridis")
-        ax1.set_title("codes (first 2 of 5), coloured by a true latent")
+        ax0.set_ylabel("reconstruction MSE (log scale)")
+        ax0.set_title("Reconstruction error")
+        ax0.legend()
+        points = ax1.scatter(z[:, 0], z[:, 1], c=latent[:, 0], s=6, cmap="viridis",
+                             label="one example's code")
+        fig.colorbar(points, ax=ax1, label="true latent 0")
+        ax1.set_xlabel("code 0")
+        ax1.set_ylabel("code 1")
+        ax1.set_title("Codes (first 2 of 5), coloured by a true latent")
+        ax1.legend(loc="upper right")
+        fig.suptitle("AutoEncoder: MLP encoder and decoder")
         save(fig, args, "autoencoder.png")
 
 

@@ -117,7 +117,7 @@ def main():
         fused=True,
         eval_data=(x_test, y_test),
         eval_step=eval_step,
-        progress=False,
+        progress=True,  # a tqdm bar per epoch (a plain line without tqdm)
     )
     for e, (loss, acc) in enumerate(
         zip(history.epoch["loss"], history.eval["accuracy"], strict=True), start=1
@@ -159,8 +159,11 @@ def main():
     plt = pyplot(args)
     if plt is not None:
         fig, ax = plt.subplots(figsize=(6, 3.5))
-        history.plot(ax=ax)
+        history.plot(ax=ax)  # labels each curve: train loss, eval accuracy, ...
         ax.set_title("SingleLayerCNN on 8x8 digits")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss / accuracy")
+        ax.legend()
         save(fig, args, "demo.png")
 
     section("done")

@@ -100,6 +100,8 @@ def main():
         ax0.plot(X[:, 0], Y[:, 0], label="data: y = 3x + 1")
         ax0.plot(X[:, 0], state.apply_fn({"params": state.params}, X)[:, 0], "--", label="model")
         ax0.set_xlabel("x")
+        ax0.set_ylabel("y")
+        ax0.set_title("Data and fitted line")
         ax0.legend()
         ax1.plot(loss_history, label="loss")
         ax1.plot(w_history, label="w")
@@ -107,6 +109,8 @@ def main():
         ax1.plot(opt_w_history, label="opt_w (momentum of w)")
         ax1.plot(opt_b_history, label="opt_b (momentum of b)")
         ax1.set_xlabel("step")
+        ax1.set_ylabel("value")
+        ax1.set_title("Loss, parameters and optimizer state")
         ax1.legend()
         save(fig, args, "linear_regression.png")
 

@@ -144,7 +144,8 @@ def main():
     plt = pyplot(args)
     if plt is not None:
         fig, ax = plt.subplots(figsize=(6, 3.5))
-        ax.plot(losses)
+        ax.plot(losses, label="training batch")
+        ax.set_title("Tiny transformer on a sonnet")
         ax.axhline(np.log(V), color="gray", ls="--", label="uniform guess")
         ax.set_xlabel("step")
         ax.set_ylabel("cross-entropy (nats/char)")
