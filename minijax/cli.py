@@ -94,7 +94,7 @@ def info() -> dict[str, str]:
         report[dist] = _version(dist)
     report["backend"] = jax.default_backend()
     report["devices"] = ", ".join(f"{d.platform}:{d.id}" for d in jax.devices())
-    report["x64"] = str(bool(jax.config.read("jax_enable_x64")))
+    report["x64"] = str(jax.numpy.asarray(1.0).dtype == jax.numpy.float64)
     checks = typecheck_enabled()
     report["shape checks"] = "on" if checks else "off (MINIJAX_TYPECHECK=0)"
     return report

@@ -16,8 +16,13 @@ ROOT = Path(__file__).resolve().parents[1]
 def _python(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
     return subprocess.run(
-        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=timeout, check=False,
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 

@@ -54,7 +54,10 @@ def blocks(text: str) -> list[Block]:
         ):
             end += 1
         if info.split()[:1] in (["python"], ["py"], ["{.python"]):
-            body = [ln[len(indent):] if ln.startswith(indent) else ln.lstrip() for ln in lines[i + 1 : end]]
+            body = [
+                ln[len(indent) :] if ln.startswith(indent) else ln.lstrip()
+                for ln in lines[i + 1 : end]
+            ]
             previous = next((lines[j] for j in range(i - 1, -1, -1) if lines[j].strip()), "")
             skip = _SKIP.search(previous)
             found.append(Block(i + 1, "\n".join(body) + "\n", skip["reason"] if skip else None))
@@ -108,7 +111,9 @@ def run_page(page: Path) -> int:
                     # Pad with newlines so a traceback's line numbers are the page's.
                     exec(compile("\n" * block.line + block.code, str(page), "exec"), namespace)
                 except Exception as error:
-                    raise AssertionError(f"{where} raised {type(error).__name__}: {error}") from error
+                    raise AssertionError(
+                        f"{where} raised {type(error).__name__}: {error}"
+                    ) from error
             ran += 1
     finally:
         jax.config.update("jax_enable_x64", x64)

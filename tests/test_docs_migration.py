@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("migration_tables", ROOT / "tools" / "migration_tables.py")
+spec = importlib.util.spec_from_file_location(
+    "migration_tables", ROOT / "tools" / "migration_tables.py"
+)
 assert spec is not None and spec.loader is not None
 migration_tables = importlib.util.module_from_spec(spec)
 sys.modules["migration_tables"] = migration_tables
@@ -29,8 +31,8 @@ def test_table_agrees_with_the_code(table):
     assert page.is_file(), f"docs/migration/{table}.md is missing: {RERUN}"
     rows = migration_tables.rows(table, DATA["names"], REASONS)
     problems = migration_tables.disagreements(page.read_text(encoding="utf-8"), rows)
-    assert not problems, f"docs/migration/{table}.md disagrees with the code ({RERUN}):\n" + "\n".join(
-        problems
+    assert not problems, (
+        f"docs/migration/{table}.md disagrees with the code ({RERUN}):\n" + "\n".join(problems)
     )
     assert page.read_text(encoding="utf-8") == migration_tables.render(table, DATA, REASONS), RERUN
 
@@ -41,7 +43,9 @@ def test_a_planted_disagreement_is_caught_both_ways():
     dense = next(r for r in rows if r.source == "flax.linen.Dense")
     assert dense.target == "minijax.nn.Dense"
     # minijax gains a name the table calls unsupported ...
-    gained = text.replace("| `Dense` | [`minijax.nn.Dense`][minijax.nn.Dense] |", "| `Dense` | not supported |")
+    gained = text.replace(
+        "| `Dense` | [`minijax.nn.Dense`][minijax.nn.Dense] |", "| `Dense` | not supported |"
+    )
     assert migration_tables.disagreements(gained, rows) == [
         "flax.linen.Dense: minijax has minijax.nn.Dense; the table says not supported"
     ]

@@ -49,6 +49,11 @@ def test_console_script_and_shipped_examples():
 
 def test_ci_runs_docs_doctests_and_the_wheel():
     ci = (ROOT / ".ci" / "run").read_text()
-    for step in ("--doctest-modules minijax", "mkdocs build --strict", "tools/doc_coverage.py",
-                 "tools/wheel_smoke.sh", "tools/oldest_deps.sh"):
+    for step in (
+        "--doctest-modules minijax",
+        "mkdocs build --strict",
+        "tools/doc_coverage.py",
+        "tools/wheel_smoke.sh",
+        "tools/oldest_deps.sh",
+    ):
         assert step in ci, step

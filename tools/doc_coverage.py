@@ -42,7 +42,9 @@ class Report:
     examples: dict[str, int] = field(default_factory=dict)  # public name -> `>>>` count
 
     def lacking(self) -> list[str]:
-        return [n for n, k in self.names.items() if k in ("class", "function") and not self.examples[n]]
+        return [
+            n for n, k in self.names.items() if k in ("class", "function") and not self.examples[n]
+        ]
 
 
 def public_modules() -> list[str]:
@@ -144,8 +146,11 @@ def inventory(site: Path) -> set[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--site", type=Path, help="a built site: check its objects.inv")
-    parser.add_argument("--fail-missing", action="store_true",
-                        help="exit 1 if a public function or class has no example")
+    parser.add_argument(
+        "--fail-missing",
+        action="store_true",
+        help="exit 1 if a public function or class has no example",
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     report = collect()
@@ -154,10 +159,14 @@ def main(argv: list[str] | None = None) -> int:
     with_examples = [n for n in callables if report.examples[n]]
     docstrings, examples = package_examples()
     print(f"public modules: {len(report.modules)}")
-    print(f"public names: {len(report.names)} ({kinds.count('class')} classes, "
-          f"{kinds.count('function')} functions, {kinds.count('module')} modules, "
-          f"{kinds.count('data')} data)")
-    print(f"classes and functions with a runnable example: {len(with_examples)} of {len(callables)}")
+    print(
+        f"public names: {len(report.names)} ({kinds.count('class')} classes, "
+        f"{kinds.count('function')} functions, {kinds.count('module')} modules, "
+        f"{kinds.count('data')} data)"
+    )
+    print(
+        f"classes and functions with a runnable example: {len(with_examples)} of {len(callables)}"
+    )
     print(f"doctest examples in the package: {examples} `>>>` lines in {docstrings} docstrings")
     lacking = report.lacking()
     if lacking:
@@ -172,12 +181,16 @@ def main(argv: list[str] | None = None) -> int:
             for n in [*report.modules, *report.names]
             if n not in entries and report.canonical.get(n) not in entries
         ]
-        print(f"\nAPI entries in {args.site}/objects.inv: "
-              f"{len(report.names) + len(report.modules) - len(missing)} of "
-              f"{len(report.names) + len(report.modules)}")
+        print(
+            f"\nAPI entries in {args.site}/objects.inv: "
+            f"{len(report.names) + len(report.modules) - len(missing)} of "
+            f"{len(report.names) + len(report.modules)}"
+        )
         if missing:
-            print("missing from the API reference (add `::: <module>` to a page in docs/api/ "
-                  "and list the page in mkdocs.yml's nav):")
+            print(
+                "missing from the API reference (add `::: <module>` to a page in docs/api/ "
+                "and list the page in mkdocs.yml's nav):"
+            )
             for name in missing:
                 print(f"  {name}")
             status = 1

@@ -202,7 +202,13 @@ def render(table: str, data: dict[str, object], reasons: dict[str, dict[str, str
         module = row.source.rpartition(".")[0]
         if module != current:
             current = module
-            lines += ["", f"## `{module}`", "", f"| {module} | minijax | note |", "| --- | --- | --- |"]
+            lines += [
+                "",
+                f"## `{module}`",
+                "",
+                f"| {module} | minijax | note |",
+                "| --- | --- | --- |",
+            ]
         lines.append(f"| `{row.source.rpartition('.')[2]}` | {_cell(row)} | {row.note} |")
     return "\n".join(lines) + "\n"
 
@@ -235,7 +241,9 @@ def disagreements(text: str, table_rows: list[Row]) -> list[str]:
         elif committed[row.source] is None and row.target is not None:
             problems.append(f"{row.source}: minijax has {row.target}; the table says not supported")
         elif committed[row.source] != row.target:
-            problems.append(f"{row.source}: the table says {committed[row.source]}, the code {row.target}")
+            problems.append(
+                f"{row.source}: the table says {committed[row.source]}, the code {row.target}"
+            )
     for source in committed.keys() - {r.source for r in table_rows}:
         problems.append(f"{source}: in the table, not among the names of names.json")
     return problems
@@ -249,8 +257,11 @@ def load() -> tuple[dict[str, object], dict[str, dict[str, str]]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--capture", action="store_true",
-                        help="re-read the names from the installed flax and optax first")
+    parser.add_argument(
+        "--capture",
+        action="store_true",
+        help="re-read the names from the installed flax and optax first",
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     if args.capture:
@@ -261,8 +272,10 @@ def main(argv: list[str] | None = None) -> int:
         text = render(table, data, reasons)
         (PAGES / f"{table}.md").write_text(text, encoding="utf-8")
         table_rows = rows(table, data["names"], reasons)  # type: ignore[arg-type]
-        print(f"docs/migration/{table}.md: {sum(r.target is not None for r in table_rows)} "
-              f"of {len(table_rows)} supported")
+        print(
+            f"docs/migration/{table}.md: {sum(r.target is not None for r in table_rows)} "
+            f"of {len(table_rows)} supported"
+        )
     return 0
 
 
