@@ -10,6 +10,10 @@ model returns logits with ``get_logits=True``, ``softmax_cross_entropy`` compare
 them with one-hot labels, ``jax.value_and_grad`` differentiates with respect to
 the params, and ``state.apply_gradients`` takes one optimizer step.
 
+Result at the defaults: 0.98 test accuracy on the 359 test images after 10
+epochs (0.9833 in one run; about a minute on two CPU cores, most of it
+compilation).
+
 Run:  python examples/cnn_classifier.py [--epochs 10] [--out examples/out]
 """
 
@@ -107,12 +111,18 @@ def main():
     plt = pyplot(args)
     if plt is not None:
         fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.5))
-        ax0.plot([h[0] for h in history], marker="o")
-        ax0.set_title("training loss")
+        epochs_axis = range(1, len(history) + 1)
+        ax0.plot(epochs_axis, [h[0] for h in history], marker="o", label="train")
+        ax0.set_title("Training loss")
         ax0.set_xlabel("epoch")
-        ax1.plot([h[1] for h in history], marker="o")
-        ax1.set_title("test accuracy")
+        ax0.set_ylabel("softmax cross-entropy")
+        ax0.legend()
+        ax1.plot(epochs_axis, [h[1] for h in history], marker="o", color="C1", label="test")
+        ax1.set_title("Test accuracy")
         ax1.set_xlabel("epoch")
+        ax1.set_ylabel("accuracy")
+        ax1.legend()
+        fig.suptitle("SingleLayerCNN on 8x8 digits")
         save(fig, args, "cnn_classifier.png")
 
 

@@ -34,15 +34,21 @@ def plot3d(plt, xrange, yrange, f, nabla_f, n):
 
     fig = plt.figure(figsize=(12, 5))
     ax = fig.add_subplot(1, 2, 1, projection="3d")
-    ax.plot_surface(g1, g2, z, cmap="coolwarm", alpha=0.8)
+    ax.plot_surface(g1, g2, z, cmap="coolwarm", alpha=0.8, label="$h$")
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
+    ax.set_zlabel("$h(x_1, x_2)$")
     ax.set_title(r"$h(x_1, x_2) = 2 \sin x_1 \sin x_2$")
+    ax.legend(loc="upper left")
     ax2 = fig.add_subplot(1, 2, 2)
-    ax2.contourf(g1, g2, z, levels=20, cmap="coolwarm")
-    ax2.quiver(g1, g2, d1.reshape(g1.shape), d2.reshape(g1.shape))
+    filled = ax2.contourf(g1, g2, z, levels=20, cmap="coolwarm")
+    fig.colorbar(filled, ax=ax2, label="$h$")
+    ax2.quiver(g1, g2, d1.reshape(g1.shape), d2.reshape(g1.shape), label=r"$\nabla h$ (jax.grad)")
     ax2.set_aspect("equal")
+    ax2.set_xlabel("$x_1$")
+    ax2.set_ylabel("$x_2$")
     ax2.set_title(r"$\nabla h$ (arrows point uphill)")
+    ax2.legend(loc="upper right")
     return fig
 
 

@@ -15,6 +15,11 @@ The blog post "Equinox and friends", on minijax:
 5. dropout with one PRNG key per example: ``jax.vmap(..., in_axes=(None, 0, None, 0))``
    maps over the inputs and the keys but not over the params or the flag.
 
+Result at the defaults: the minijax MLP trained with
+``chain(clip, scale_by_adam, scale)`` reaches a final loss of 3e-05 (standardized
+units); the typed loss rejects a wrongly shaped target; per-example dropout keys
+change every prediction while inference stays deterministic.
+
 Run:  python examples/polynomial_regression.py [--steps 2000] [--out examples/out]
 """
 
@@ -171,9 +176,14 @@ def main():
         ax0.scatter(X_norm[:, 0], y_norm[:, 0], s=2, alpha=0.4, label="data")
         ax0.plot(X_norm[:, 0], forward(params, X_norm)[:, 0], label="pure jax")
         ax0.plot(X_norm[:, 0], predict(variables, X_norm)[:, 0], "--", label="minijax MLP")
+        ax0.set_xlabel("x (standardized)")
+        ax0.set_ylabel("y (standardized)")
+        ax0.set_title("Data and the two fits")
         ax0.legend()
-        ax1.plot(losses)
+        ax1.plot(losses, label="chain(clip, adam, scale)")
         ax1.set_yscale("log")
+        ax1.set_title("Training loss")
+        ax1.legend()
         ax1.set_xlabel("step")
         ax1.set_ylabel("MSE (standardized)")
         save(fig, args, "polynomial_regression.png")

@@ -1,20 +1,27 @@
-"""Transfer learning: reuse a trained CNN body under a new head, with the body frozen.
+"""Transfer learning: a digit classifier, reused, learns a new task from 20 labels.
 
 The slides "JAX / Flax intro" point out that a model object holds no
 parameter values: the params are a plain dict, so taking the trained part of
 one model and putting it into another is a dict operation. This script
 
-1. trains a CNN (``Body`` + a 10-way ``head``) to tell the digits apart, on
-   half of the training images,
-2. builds a *new* model with the same ``Body`` and a fresh 2-way head for a new
-   task, "is the digit odd?", and copies the trained ``params["body"]`` into it,
+1. trains a CNN to tell the ten digits apart (task A) on the first half of the
+   training images, with ``fit`` and its progress bar; the whole network is the
+   ``Body`` we transfer (it ends in the ten digit scores);
+2. builds a *new* model for task B, "the digit modulo 3" (three classes:
+   {0, 3, 6, 9}, {1, 4, 7}, {2, 5, 8}), with the same ``Body`` and a fresh head
+   on the digit probabilities, and copies the trained ``params["body"]`` into it;
 3. trains only the head on a few labelled images (``--shots`` of each digit,
-   from the other half): the optimizer is
-   ``multi_transform`` with ``adam`` for the head and ``set_to_zero`` for the body,
-4. checks that the body's params did not move at all, and compares with the
-   same model trained from scratch on the same few examples.
+   from the other half): the optimizer is ``multi_transform`` with ``adam`` for
+   the head and ``set_to_zero`` for the body; the body's params do not move;
+4. trains the same model from scratch on the same few images, and compares the
+   two on the test images, over ``--seeds`` seeds.
 
-Run:  python examples/transfer_learning.py [--steps 300] [--shots 3]
+Result at the defaults (2 images per digit, 20 in all, 3 seeds; about a minute
+on two CPU cores): the transferred model reaches 0.93 test accuracy on task B
+(mean over the seeds), the one trained from scratch 0.78, and the transferred
+one wins on every seed (0.928/0.944/0.925 against 0.816/0.797/0.733).
+
+Run:  python examples/transfer_learning.py [--shots 2] [--seeds 3] [--epochs 8]
 """
 
 import jax
@@ -25,56 +32,49 @@ from _common import parser, pyplot, save
 import minijax.nn as nn
 import minijax.optim as optax
 from minijax import data
-from minijax.train import TrainState
+from minijax.train import TrainState, fit, make_train_step, scan_repeat, train_step_fn
 
 
 class Body(nn.Module):
-    """The feature extractor: the part we transfer."""
+    """The part we transfer: a CNN that ends in the ten digit scores."""
 
     @nn.compact
     def __call__(self, x):
         x = x.reshape([-1, 8, 8, 1])
-        x = nn.relu(nn.Conv(features=16, kernel_size=(5, 5))(x))
+        x = nn.relu(nn.Conv(features=16, kernel_size=(3, 3))(x))
         x = nn.max_pool(x, window_shape=(2, 2), strides=(2, 2))
-        x = x.reshape([x.shape[0], -1])
-        return nn.relu(nn.Dense(features=128)(x))
+        x = nn.relu(nn.Dense(features=64)(x.reshape([x.shape[0], -1])))
+        return nn.Dense(10, name="digit_logits")(x)
 
 
-class Classifier(nn.Module):
+class DigitClassifier(nn.Module):
+    """Task A: which digit."""
+
+    @nn.compact
+    def __call__(self, x):
+        return Body(name="body")(x)
+
+
+class NewTask(nn.Module):
+    """Task B: a new head on the digit probabilities of the body."""
+
     num_classes: int
 
     @nn.compact
     def __call__(self, x):
-        features = Body(name="body")(x)
-        return nn.Dense(self.num_classes, name="head")(features)
+        return nn.Dense(self.num_classes, name="head")(nn.softmax(Body(name="body")(x)))
 
 
-def make_step(num_classes):
-    @jax.jit
-    def train_step(state, x, y):
-        def loss_fn(params):
-            logits = state.apply_fn({"params": params}, x)
-            labels = jax.nn.one_hot(y, num_classes)
-            return optax.softmax_cross_entropy(logits, labels).mean()
-
-        loss, grads = jax.value_and_grad(loss_fn)(state.params)
-        return state.apply_gradients(grads=grads), loss
-
-    return train_step
+def loss_fn(params, state, batch):
+    x, y = batch
+    logits = state.apply_fn({"params": params}, x)
+    loss = optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+    return loss, {"accuracy": jnp.mean(jnp.argmax(logits, -1) == y)}
 
 
 def accuracy(state, x, y):
     logits = state.apply_fn({"params": state.params}, x)
     return float(jnp.mean(jnp.argmax(logits, -1) == y))
-
-
-def train(state, train_step, x, y, steps, batch_size, rng):
-    losses = []
-    for _ in range(steps):
-        idx = rng.choice(len(x), size=min(batch_size, len(x)), replace=False)
-        state, loss = train_step(state, x[idx], y[idx])
-        losses.append(float(loss))
-    return state, losses
 
 
 def freeze_body(params):
@@ -88,82 +88,101 @@ def freeze_body(params):
     }
 
 
+def max_change(a, b):
+    pairs = zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True)
+    return max(float(jnp.abs(u - v).max()) for u, v in pairs)
+
+
 def main():
     p = parser(__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=300, help="steps for each training phase")
-    p.add_argument("--shots", type=int, default=3, help="task B images per digit")
+    p.add_argument("--shots", type=int, default=2, help="labelled task-B images per digit")
+    p.add_argument("--seeds", type=int, default=3, help="repeat with this many seeds")
+    p.add_argument("--epochs", type=int, default=8, help="epochs of task A")
+    p.add_argument("--steps", type=int, default=300, help="full-batch steps on task B")
     args = p.parse_args()
-    steps = 60 if args.quick else args.steps
-    rng = np.random.default_rng(args.seed)
-    key = jax.random.PRNGKey(args.seed)
+    seeds = 1 if args.quick else args.seeds
+    epochs = 5 if args.quick else args.epochs
+    steps = args.steps  # one compiled call: cheap
 
-    x_train, y_train = data.digits("train", seed=args.seed)  # (n, 8, 8, 1), (n,)
-    x_test, y_test = data.digits("test", seed=args.seed)
+    x_train, y_train = data.digits("train", seed=0)  # (n, 8, 8, 1), (n,)
+    x_test, y_test = data.digits("test", seed=0)
     half = len(x_train) // 2
-    xa, ya = x_train[:half], y_train[:half]  # task A: which digit (10 classes)
-    # Task B: is the digit odd? Only a few labelled images: `shots` of each digit.
-    rest = np.asarray(y_train[half:])
-    few = half + np.concatenate([np.flatnonzero(rest == d)[: args.shots] for d in range(10)])
-    xb, yb = x_train[few], y_train[few] % 2
-    yb_test = y_test % 2
-    print(f"task A (which digit): {len(xa)} training images")
-    print(f"task B (odd or even): {len(xb)} training images")
+    xa, ya = x_train[:half], y_train[:half]  # task A: which digit, all labels
+    labels_b = np.asarray(y_train[half:])
+    yb_test = y_test % 3  # task B: the digit modulo 3
+    print(f"task A (which digit): {half} training images")
+    print(f"task B (digit mod 3): {args.shots} labelled images per digit, {10 * args.shots} in all")
 
-    # 1. Pretrain on task A.
-    model_a = Classifier(num_classes=10)
-    key, k = jax.random.split(key)
-    params_a = jax.jit(model_a.init)(k, xa[:1])["params"]  # jit: compile once
-    state_a = TrainState.create(apply_fn=model_a.apply, params=params_a, tx=optax.adam(1e-3))
-    state_a, _ = train(state_a, make_step(10), xa, ya, steps, 64, rng)
-    print(f"task A test accuracy after pretraining: {accuracy(state_a, x_test, y_test):.4f}")
-
-    # 2. A new model: same body, new head. Copy the trained body into its params.
-    model_b = Classifier(num_classes=2)
-    key, k = jax.random.split(key)
-    fresh = jax.jit(model_b.init)(k, xb[:1])["params"]
-    params_b = {**fresh, "body": state_a.params["body"]}  # a plain dict operation
-
-    # 3. Freeze the body: set_to_zero() gives it zero updates, the head uses adam.
-    tx = optax.multi_transform(
-        {"trainable": optax.adam(1e-2), "frozen": optax.set_to_zero()}, freeze_body
+    model_a, model_b = DigitClassifier(), NewTask(num_classes=3)
+    pretrain_step = make_train_step(loss_fn, has_aux=True)
+    # All the task-B steps in one compiled call; donate=False keeps the input states'
+    # arrays alive (the trained body is shared with the pretrained state).
+    finetune = scan_repeat(train_step_fn(loss_fn, has_aux=True), steps, donate=False)
+    frozen_tx = optax.multi_transform(
+        {"trainable": optax.adam(1e-1), "frozen": optax.set_to_zero()}, freeze_body
     )
-    state_b = TrainState.create(apply_fn=model_b.apply, params=params_b, tx=tx)
-    state_b, losses_b = train(state_b, make_step(2), xb, yb, steps, 32, rng)
-
-    # 4. The frozen params have not moved; the head has.
-    body_change = max(
-        float(jnp.abs(a - b).max())
-        for a, b in zip(
-            jax.tree.leaves(state_a.params["body"]),
-            jax.tree.leaves(state_b.params["body"]),
-            strict=True,
+    results, curves = [], None
+    for seed in range(seeds):
+        rng = np.random.default_rng(seed)
+        few = half + np.concatenate(
+            [
+                rng.choice(np.flatnonzero(labels_b == d), args.shots, replace=False)
+                for d in range(10)
+            ]
         )
-    )
-    head_change = max(
-        float(jnp.abs(a - b).max())
-        for a, b in zip(
-            jax.tree.leaves(fresh["head"]), jax.tree.leaves(state_b.params["head"]), strict=True
+        xb, yb = x_train[few], y_train[few] % 3
+        key_a, key_b = jax.random.split(jax.random.key(seed))
+
+        # 1. Task A, with fit's progress bar.
+        params_a = model_a.init(key_a, xa[:1])["params"]
+        state_a = TrainState.create(apply_fn=model_a.apply, params=params_a, tx=optax.adam(1e-3))
+        print(f"\nseed {seed}: training task A")
+        state_a, _ = fit(
+            state_a, (xa, ya), train_step=pretrain_step, epochs=epochs, batch_size=64, key=seed
         )
-    )
-    print(f"max |change| of frozen body params: {body_change:.1e}")
+        print(f"seed {seed}: task A test accuracy {accuracy(state_a, x_test, y_test):.3f}")
+
+        # 2. The new model, with the trained body: a plain dict operation.
+        fresh = model_b.init(key_b, xb[:1])["params"]
+        params_b = {**fresh, "body": state_a.params["body"]}
+
+        # 3. Train the head only; the body gets zero updates.
+        state_t = TrainState.create(apply_fn=model_b.apply, params=params_b, tx=frozen_tx)
+        state_t, metrics_t = finetune(state_t, (xb, yb))
+
+        # 4. The baseline: the same model from scratch on the same few images.
+        state_s = TrainState.create(apply_fn=model_b.apply, params=fresh, tx=optax.adam(1e-2))
+        state_s, metrics_s = finetune(state_s, (xb, yb))
+
+        acc_t, acc_s = accuracy(state_t, x_test, yb_test), accuracy(state_s, x_test, yb_test)
+        results.append((acc_t, acc_s))
+        print(
+            f"seed {seed}: task B test accuracy, transferred {acc_t:.3f}, from scratch {acc_s:.3f}"
+        )
+        if curves is None:
+            curves = (np.asarray(metrics_t["loss"]), np.asarray(metrics_s["loss"]))
+
+    body_change = max_change(state_a.params["body"], state_t.params["body"])
+    head_change = max_change(fresh["head"], state_t.params["head"])
+    print(f"\nmax |change| of frozen body params: {body_change:.1e}")
     print(f"max |change| of head params:        {head_change:.1e}")
     assert body_change == 0.0
-
-    # Baseline: the same model trained from scratch on the same few images.
-    state_s = TrainState.create(apply_fn=model_b.apply, params=fresh, tx=optax.adam(1e-3))
-    state_s, losses_s = train(state_s, make_step(2), xb, yb, steps, 32, rng)
-    acc_t, acc_s = accuracy(state_b, x_test, yb_test), accuracy(state_s, x_test, yb_test)
-    print(f"task B test accuracy, transferred frozen body: {acc_t:.4f}")
-    print(f"task B test accuracy, trained from scratch:    {acc_s:.4f}")
+    acc = np.asarray(results)
+    wins = int(np.sum(acc[:, 0] > acc[:, 1]))
+    print(
+        f"task B test accuracy over {seeds} seed(s): transferred {acc[:, 0].mean():.3f}, "
+        f"from scratch {acc[:, 1].mean():.3f}; transferred wins on {wins} of {seeds}"
+    )
 
     plt = pyplot(args)
     if plt is not None:
         fig, ax = plt.subplots(figsize=(6, 3.5))
-        ax.plot(losses_b, label=f"transferred body (test acc {acc_t:.2f})")
-        ax.plot(losses_s, label=f"from scratch (test acc {acc_s:.2f})")
+        ax.plot(curves[0], label=f"transferred body (mean test acc {acc[:, 0].mean():.2f})")
+        ax.plot(curves[1], label=f"from scratch (mean test acc {acc[:, 1].mean():.2f})")
         ax.set_yscale("log")
-        ax.set_xlabel("step")
-        ax.set_ylabel("training loss, task B")
+        ax.set_title(f"Task B (digit mod 3) from {10 * args.shots} labelled images")
+        ax.set_xlabel("full-batch step")
+        ax.set_ylabel("training loss (log scale)")
         ax.legend()
         save(fig, args, "transfer_learning.png")
 

@@ -16,7 +16,7 @@ def test_readme_opens_with_the_demo_and_the_test_command():
     first = _blocks("bash")[0].strip().splitlines()
     assert README.read_text().startswith("```bash\n")
     assert len(first) == 2
-    assert first[0].endswith("examples/demo.py") and "pip install" in first[0]
+    assert first[0].endswith("-m minijax demo") and "pip install" in first[0]
     assert "[test" in first[1] and first[1].endswith("pytest -q")
 
 

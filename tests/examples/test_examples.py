@@ -87,6 +87,9 @@ def test_transfer_learning(tmp_path):
     out = run_example("transfer_learning", tmp_path, "--quick")
     assert number_after(r"max \|change\| of frozen body params:", out) == 0.0
     assert number_after(r"max \|change\| of head params:", out) > 0.0
+    transferred = number_after(r"over 1 seed\(s\): transferred", out)
+    scratch = number_after(r"from scratch", out.split("over 1 seed(s):")[1])
+    assert transferred > scratch  # the reused body helps, even after a short pretraining
 
 
 def test_polynomial_regression(tmp_path):
