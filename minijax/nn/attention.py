@@ -279,8 +279,8 @@ class MultiHeadDotProductAttention(Module):
       dropout_rate: dropout on the attention weights (default 0).
       deterministic: switch dropout off; may instead be given to ``__call__``.
       broadcast_dropout: one dropout mask for all batch elements (default True).
-      use_bias, dtype, param_dtype, precision, kernel_init, bias_init,
-      out_kernel_init, out_bias_init: as flax.
+      use_bias: as flax (and likewise `dtype`, `param_dtype`, `precision`,
+        `kernel_init`, `bias_init`, `out_kernel_init`, `out_bias_init`).
       attention_fn: the attention function (default :func:`dot_product_attention`).
     """
 

@@ -248,8 +248,8 @@ class GroupNorm(Module):
       num_groups: number of channel groups (default 32), or None.
       group_size: channels per group, or None (default).
       epsilon: added to the variance (default 1e-6).
-      dtype, param_dtype, use_bias, use_scale, bias_init, scale_init,
-      use_fast_variance: as :class:`LayerNorm`.
+      dtype: as `LayerNorm` (and likewise `param_dtype`, `use_bias`,
+        `use_scale`, `bias_init`, `scale_init`, `use_fast_variance`).
       reduction_axes: axes of the statistics (default: all but the first).
     """
 
