@@ -1,11 +1,11 @@
 """Data for training: an in-memory loader and small datasets.
 
-* Batches: :class:`Loader`, :func:`iterate_batches` (Python loops) and
-  :func:`epoch_batches` (a whole epoch stacked for ``lax.scan``).
-* Synthetic datasets, ``f(key_or_seed, n, ...) -> (x, y)``: :func:`linear`,
-  :func:`polynomial`, :func:`sine`, :func:`two_moons`, :func:`spirals`,
-  :func:`blobs`.
-* A real one that works offline: :func:`digits` (scikit-learn's 8x8 digits).
+* Batches: `Loader`, `iterate_batches` (Python loops) and
+  `epoch_batches` (a whole epoch stacked for `lax.scan`).
+* Synthetic datasets, `f(key_or_seed, n, ...) -> (x, y)`: `linear`,
+  `polynomial`, `sine`, `two_moons`, `spirals`,
+  `blobs`.
+* A real one that works offline: `digits` (scikit-learn's 8x8 digits).
 """
 
 from minijax.data.digits import digits

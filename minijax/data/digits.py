@@ -2,7 +2,7 @@
 
 1797 grey-scale images of hand-written digits, 8x8 pixels with values 0..16,
 shipped inside scikit-learn (no download). scikit-learn is an optional
-dependency, in the ``examples`` extra: ``pip install 'minijax[examples]'``.
+dependency, in the `examples` extra: `pip install 'minijax[examples]'`.
 """
 
 from typing import Literal
@@ -35,17 +35,24 @@ def digits(
     test_fraction: float = 0.2,
     seed: int = 0,
 ) -> tuple[Float[Array, "n 8 8 1"], Int[Array, " n"]]:
-    """scikit-learn's 8x8 digits as ``(images, labels)``.
+    """scikit-learn's 8x8 digits as `(images, labels)`.
 
-    Images are float32 ``(n, 8, 8, 1)`` (channels last, for ``Conv``) scaled from
-    0..16 to ``[0, 1]``; labels are int32 digits ``0..9`` of shape ``(n,)``.
+    Images are float32 `(n, 8, 8, 1)` (channels last, for `Conv`) scaled from
+    0..16 to `[0, 1]`; labels are int32 digits `0..9` of shape `(n,)`.
 
     The split is deterministic: the 1797 images are shuffled once by
-    ``numpy.random.default_rng(seed).permutation`` and the last
-    ``round(test_fraction * 1797)`` (359 by default) are the test set, the other
-    1438 the training set. ``"all"`` returns all 1797 in the original order.
+    `numpy.random.default_rng(seed).permutation` and the last
+    `round(test_fraction * 1797)` (359 by default) are the test set, the other
+    1438 the training set. `"all"` returns all 1797 in the original order.
 
     Raises ImportError (with the install command) when scikit-learn is missing.
+
+    >>> from minijax import data
+    >>> x, y = data.digits("train")
+    >>> x.shape, y.shape, float(x.max())
+    ((1438, 8, 8, 1), (1438,), 1.0)
+    >>> data.digits("test")[0].shape[0] + x.shape[0]
+    1797
     """
     if split not in ("train", "test", "all"):
         raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}.")

@@ -1,22 +1,22 @@
-"""Batches from in-memory arrays: a Python iterator and a form for ``lax.scan``.
+"""Batches from in-memory arrays: a Python iterator and a form for `lax.scan`.
 
-``data`` is any pytree of arrays sharing a leading "example" axis: an array, a
-tuple ``(x, y)``, a dict ``{"x": x, "y": y}``. A batch has the same structure with
-``batch_size`` examples.
+`data` is any pytree of arrays sharing a leading "example" axis: an array, a
+tuple `(x, y)`, a dict `{"x": x, "y": y}`. A batch has the same structure with
+`batch_size` examples.
 
 Two ways to walk through an epoch:
 
-* :class:`Loader` / :func:`iterate_batches`: a Python iterator, one batch at a time,
-  for a ``for`` loop around a jitted step. The last, smaller batch is kept unless
-  ``drop_last=True`` (every example is seen exactly once per epoch).
-* :func:`epoch_batches`: the whole epoch at once, as arrays with a leading
-  ``num_batches`` axis, ``(num_batches, batch_size, ...)``. This is what
-  ``lax.scan`` iterates over, and it works inside ``jax.jit`` (``batch_size``
-  must be static). ``lax.scan`` needs equal shapes, so the remainder is dropped.
+* `Loader` / `iterate_batches`: a Python iterator, one batch at a time,
+  for a `for` loop around a jitted step. The last, smaller batch is kept unless
+  `drop_last=True` (every example is seen exactly once per epoch).
+* `epoch_batches`: the whole epoch at once, as arrays with a leading
+  `num_batches` axis, `(num_batches, batch_size, ...)`. This is what
+  `lax.scan` iterates over, and it works inside `jax.jit` (`batch_size`
+  must be static). `lax.scan` needs equal shapes, so the remainder is dropped.
 
 Shuffling is reproducible: the order of an epoch is
-``jax.random.permutation(key, n)``, and :class:`Loader` uses
-``fold_in(key, epoch)`` for epoch ``epoch``, so epochs differ from each other and
+`jax.random.permutation(key, n)`, and `Loader` uses
+`fold_in(key, epoch)` for epoch `epoch`, so epochs differ from each other and
 the same key gives the same epochs in every run.
 """
 
@@ -43,9 +43,17 @@ KeyLike = PRNGKeyArray | int
 
 
 def num_examples(data: Any) -> int:
-    """The size of the leading axis shared by every leaf of ``data``.
+    """The size of the leading axis shared by every leaf of `data`.
 
-    Raises ``ValueError`` naming the leaves when they disagree, or when there are none.
+    Raises `ValueError` naming the leaves when they disagree, or when there are none.
+
+    >>> import numpy as np
+    >>> from minijax import data
+    >>> data.num_examples({"x": np.zeros((5, 3)), "y": np.zeros(5)})
+    5
+    >>> data.num_examples((np.zeros(5), np.zeros(4)))
+    Traceback (most recent call last):
+    ValueError: data leaves have different numbers of examples: {'[0]': 5, '[1]': 4}
     """
     leaves = jax.tree_util.tree_flatten_with_path(data)[0]
     if not leaves:
@@ -65,7 +73,12 @@ def num_examples(data: Any) -> int:
 
 
 def num_batches(n: int, batch_size: int, *, drop_last: bool) -> int:
-    """How many batches one epoch of ``n`` examples has."""
+    """How many batches one epoch of `n` examples has.
+
+    >>> from minijax import data
+    >>> data.num_batches(10, 4, drop_last=False), data.num_batches(10, 4, drop_last=True)
+    (3, 2)
+    """
     _check_batch_size(batch_size)
     return n // batch_size if drop_last else -(-n // batch_size)
 
@@ -84,7 +97,15 @@ def _key(key: KeyLike | KeyManager) -> PRNGKeyArray:
 
 
 def epoch_permutation(key: KeyLike, n: int) -> jax.Array:
-    """The order of the examples in one shuffled epoch: a permutation of ``range(n)``."""
+    """The order of the examples in one shuffled epoch: a permutation of `range(n)`.
+
+    >>> from minijax import data
+    >>> order = data.epoch_permutation(0, 5)
+    >>> sorted(order.tolist())
+    [0, 1, 2, 3, 4]
+    >>> bool((order == data.epoch_permutation(0, 5)).all())   # the same key, the same order
+    True
+    """
     return jax.random.permutation(_key(key), n)
 
 
@@ -97,14 +118,23 @@ def _take(leaf: Any, idx: Any) -> Any:
 def epoch_batches(
     data: Any, batch_size: int, key: KeyLike | None = None, *, drop_last: bool = True
 ) -> Any:
-    """One epoch of ``data`` as arrays shaped ``(num_batches, batch_size, ...)``.
+    """One epoch of `data` as arrays shaped `(num_batches, batch_size, ...)`.
 
-    Made for ``lax.scan`` (see :func:`minijax.train.scan_epoch`) and usable inside
-    ``jax.jit`` with ``batch_size`` static and ``key`` traced. With ``key`` the
-    examples are shuffled by :func:`epoch_permutation`; without, they keep their order.
-    The ``n % batch_size`` examples left over are dropped (a different subset each
-    shuffled epoch): ``lax.scan`` needs batches of one shape. ``drop_last=False`` is
+    Made for `lax.scan` (see `minijax.train.scan_epoch`) and usable inside
+    `jax.jit` with `batch_size` static and `key` traced. With `key` the
+    examples are shuffled by `epoch_permutation`; without, they keep their order.
+    The `n % batch_size` examples left over are dropped (a different subset each
+    shuffled epoch): `lax.scan` needs batches of one shape. `drop_last=False` is
     accepted only when nothing would be dropped.
+
+    >>> import jax.numpy as jnp
+    >>> from minijax import data
+    >>> x, y = jnp.arange(10.0), jnp.arange(10)
+    >>> xb, yb = data.epoch_batches((x, y), 3)   # 3 batches of 3, the 10th example dropped
+    >>> xb.shape, yb[2].tolist()
+    ((3, 3), [6, 7, 8])
+    >>> data.epoch_batches((x, y), 3, key=0)[1].shape
+    (3, 3)
     """
     _check_batch_size(batch_size)
     n = num_examples(data)
@@ -129,12 +159,19 @@ def iterate_batches(
     key: KeyLike | None = None,
     drop_last: bool = False,
 ) -> Iterator[Any]:
-    """Yield the batches of one epoch, shuffled by ``key`` if given.
+    """Yield the batches of one epoch, shuffled by `key` if given.
 
-    With ``drop_last=False`` (the default) every example appears exactly once and
-    the last batch has ``n % batch_size`` examples when that is not zero (a new
+    With `drop_last=False` (the default) every example appears exactly once and
+    the last batch has `n % batch_size` examples when that is not zero (a new
     shape: a jitted step compiles once more for it). NumPy leaves stay NumPy
     (sliced on the host); jax leaves are gathered on their device.
+
+    >>> import numpy as np
+    >>> from minijax import data
+    >>> [b.tolist() for b in data.iterate_batches(np.arange(5), 2)]
+    [[0, 1], [2, 3], [4]]
+    >>> sorted(i for b in data.iterate_batches(np.arange(5), 2, key=0) for i in b.tolist())
+    [0, 1, 2, 3, 4]
     """
     n = num_examples(data)
     nb = num_batches(n, batch_size, drop_last=drop_last)
@@ -150,26 +187,35 @@ def iterate_batches(
 
 
 class Loader:
-    """An in-memory data loader: ``for batch in loader:`` walks one epoch.
+    """An in-memory data loader: `for batch in loader:` walks one epoch.
 
-    ::
+    ```python
+    loader = Loader((x, y), batch_size=32, shuffle=True, key=0)
+    for epoch in range(10):
+        for xb, yb in loader:            # epoch 0, then 1, ... (reshuffled)
+            state, metrics = train_step(state, (xb, yb))
+    ```
 
-        loader = Loader((x, y), batch_size=32, shuffle=True, key=0)
-        for epoch in range(10):
-            for xb, yb in loader:            # epoch 0, then 1, ... (reshuffled)
-                state, metrics = train_step(state, (xb, yb))
-
-    Each ``iter(loader)`` starts the next epoch; :meth:`epoch` gives any epoch by
-    number without moving the counter. The order of epoch ``e`` is
-    ``permutation(fold_in(key, e), n)``: different every epoch, the same in every
-    run with the same key. Without ``shuffle`` the order is the data's.
+    Each `iter(loader)` starts the next epoch; `epoch` gives any epoch by
+    number without moving the counter. The order of epoch `e` is
+    `permutation(fold_in(key, e), n)`: different every epoch, the same in every
+    run with the same key. Without `shuffle` the order is the data's.
 
     Args:
         data: a pytree of arrays with a shared leading example axis.
         batch_size: examples per batch.
-        shuffle: shuffle each epoch (needs ``key``).
+        shuffle: shuffle each epoch (needs `key`).
         key: an int seed or a jax key for the shuffles.
-        drop_last: drop the last batch when it is smaller than ``batch_size``.
+        drop_last: drop the last batch when it is smaller than `batch_size`.
+
+    >>> import numpy as np
+    >>> from minijax import data
+    >>> loader = data.Loader(np.arange(6), batch_size=4, shuffle=True, key=0)
+    >>> len(loader), [b.shape for b in loader]
+    (2, [(4,), (2,)])
+    >>> first, second = np.concatenate(list(loader.epoch(0))), np.concatenate(list(loader))
+    >>> sorted(second.tolist()), bool((first == second).all())   # epoch 1: another order
+    ([0, 1, 2, 3, 4, 5], False)
     """
 
     def __init__(
@@ -197,21 +243,21 @@ class Loader:
         return num_batches(self.n, self.batch_size, drop_last=self.drop_last)
 
     def epoch_key(self, epoch: int) -> PRNGKeyArray | None:
-        """The shuffling key of epoch ``epoch`` (``None`` without shuffling)."""
+        """The shuffling key of epoch `epoch` (`None` without shuffling)."""
         if not self.shuffle or self.key is None:
             return None
         return jax.random.fold_in(self.key, epoch)
 
     def epoch(self, epoch: int) -> Iterator[Any]:
-        """The batches of epoch number ``epoch``."""
+        """The batches of epoch number `epoch`."""
         return iterate_batches(
             self.data, self.batch_size, key=self.epoch_key(epoch), drop_last=self.drop_last
         )
 
     def stacked(self, epoch: int) -> Any:
-        """Epoch ``epoch`` as ``(num_batches, batch_size, ...)`` arrays for ``lax.scan``.
+        """Epoch `epoch` as `(num_batches, batch_size, ...)` arrays for `lax.scan`.
 
-        The same order as :meth:`epoch`, without the last partial batch.
+        The same order as `epoch`, without the last partial batch.
         """
         return epoch_batches(self.data, self.batch_size, self.epoch_key(epoch))
 

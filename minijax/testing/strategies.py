@@ -1,31 +1,31 @@
 """Hypothesis strategies for minijax tests: shapes, float arrays, pytrees, PRNG keys.
 
-Import as ``import minijax.testing.strategies as mst``; it needs Hypothesis (the
-``test`` extra), which the rest of minijax does not.
+Import as `import minijax.testing.strategies as mst`; it needs Hypothesis (the
+`test` extra), which the rest of minijax does not.
 
-Every strategy keeps the space of distinct *shapes* small on purpose: ``jax.jit``
+Every strategy keeps the space of distinct *shapes* small on purpose: `jax.jit`
 compiles once per input shape, so a property test that drew a new shape every
-example would spend its time in XLA. With the defaults, :func:`shapes` yields at
-most 13 shapes (``()``, ``(1,)``...``(3, 3)``), and the ``ci`` Hypothesis profile
+example would spend its time in XLA. With the defaults, `shapes` yields at
+most 13 shapes (`()`, `(1,)`...`(3, 3)`), and the `ci` Hypothesis profile
 runs 10 examples per test.
 
-Values are what gradient checks need: bounded (no overflow in ``exp``), finite,
-and optionally kept a ``margin`` away from the kinks of the function under test
-(``away_from=(0.0,)`` for ``relu`` / ``abs``), where finite differences straddle
+Values are what gradient checks need: bounded (no overflow in `exp`), finite,
+and optionally kept a `margin` away from the kinks of the function under test
+(`away_from=(0.0,)` for `relu` / `abs`), where finite differences straddle
 the kink and disagree with any derivative.
 
 =========================  ==============================================================
 strategy                   yields
 =========================  ==============================================================
-:func:`shapes`             small array shapes (tuples of ints)
-:func:`float_arrays`       jax (or NumPy) float arrays in a range, away from kinks
-:func:`pytrees_of_arrays`  nested dicts / lists / tuples of float arrays
-:func:`prng_keys`          ``jax.random.key(seed)`` for a drawn seed (or raw ``PRNGKey``)
-:func:`seeds`              integer seeds in ``[0, 2**32)``
-:func:`learning_rates`     log-uniform floats, by default in ``[1e-4, 1e-1]``
-:func:`probabilities`      floats in ``[min, max]``, e.g. dropout rates
-:func:`batch_sizes`        small positive ints
-:func:`float_dtypes`       ``float32`` / ``float64`` (and optionally ``bfloat16``...)
+`shapes`             small array shapes (tuples of ints)
+`float_arrays`       jax (or NumPy) float arrays in a range, away from kinks
+`pytrees_of_arrays`  nested dicts / lists / tuples of float arrays
+`prng_keys`          `jax.random.key(seed)` for a drawn seed (or raw `PRNGKey`)
+`seeds`              integer seeds in `[0, 2**32)`
+`learning_rates`     log-uniform floats, by default in `[1e-4, 1e-1]`
+`probabilities`      floats in `[min, max]`, e.g. dropout rates
+`batch_sizes`        small positive ints
+`float_dtypes`       `float32` / `float64` (and optionally `bfloat16`...)
 =========================  ==============================================================
 """
 
@@ -60,10 +60,10 @@ _FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
 def shapes(
     *, min_dims: int = 0, max_dims: int = 2, min_side: int = 1, max_side: int = 3
 ) -> SearchStrategy[Shape]:
-    """Array shapes with ``min_dims..max_dims`` axes, each of size ``min_side..max_side``.
+    """Array shapes with `min_dims..max_dims` axes, each of size `min_side..max_side`.
 
-    The defaults give 13 distinct shapes, from ``()`` to ``(3, 3)``: few enough that
-    ``jax.jit`` compiles each only once in a test run.
+    The defaults give 13 distinct shapes, from `()` to `(3, 3)`: few enough that
+    `jax.jit` compiles each only once in a test run.
     """
     if not 0 <= min_dims <= max_dims:
         raise ValueError(f"shapes: need 0 <= min_dims <= max_dims, got {min_dims}, {max_dims}")
@@ -77,9 +77,9 @@ def shapes(
 def allowed_intervals(
     min_value: float, max_value: float, away_from: Sequence[float], margin: float
 ) -> list[tuple[float, float]]:
-    """``[min_value, max_value]`` minus the open intervals ``(k - margin, k + margin)``.
+    """`[min_value, max_value]` minus the open intervals `(k - margin, k + margin)`.
 
-    Raises ``ValueError`` if nothing is left.
+    Raises `ValueError` if nothing is left.
     """
     if not min_value <= max_value:
         raise ValueError(
@@ -149,24 +149,24 @@ def float_arrays(
     margin: float = 0.1,
     as_numpy: bool = False,
 ) -> SearchStrategy[Any]:
-    """Float arrays with every element in ``[min_value, max_value]``, finite.
+    """Float arrays with every element in `[min_value, max_value]`, finite.
 
     Args:
-      shape: a shape, an int (a vector), a strategy of shapes, or ``None`` for
-        :func:`shapes` with its defaults.
-      dtype: ``float32`` (default), ``float64``, ``float16`` or ``bfloat16``.
+      shape: a shape, an int (a vector), a strategy of shapes, or `None` for
+        `shapes` with its defaults.
+      dtype: `float32` (default), `float64`, `float16` or `bfloat16`.
       min_value, max_value: the closed range of every element. The default
-        ``[-2, 2]`` keeps ``exp``, ``tanh`` and products of a few elements tame.
-      away_from: kinks (``0.0`` for ``relu``/``abs``): every element is at least
-        ``margin`` away from each, *after* rounding to ``dtype``.
+        `[-2, 2]` keeps `exp`, `tanh` and products of a few elements tame.
+      away_from: kinks (`0.0` for `relu`/`abs`): every element is at least
+        `margin` away from each, *after* rounding to `dtype`.
       margin: the distance from the kinks; it must exceed the finite-difference
-        step of :func:`~minijax.testing.check_grads` (``1e-6`` by default).
+        step of `minijax.testing.check_grads` (`1e-6` by default).
       as_numpy: yield NumPy arrays instead of jax arrays.
 
-    Yields ``jax.Array`` by default (minijax's typed functions reject NumPy arrays).
-    A float64 jax array needs ``jax_enable_x64`` to be on when the example is drawn;
-    otherwise drawing raises ``ValueError`` (use ``as_numpy=True`` and convert inside
-    ``jax.enable_x64(True)``, or let :func:`~minijax.testing.check_grads` cast).
+    Yields `jax.Array` by default (minijax's typed functions reject NumPy arrays).
+    A float64 jax array needs `jax_enable_x64` to be on when the example is drawn;
+    otherwise drawing raises `ValueError` (use `as_numpy=True` and convert inside
+    `jax.enable_x64(True)`, or let `minijax.testing.check_grads` cast).
     """
     name = _dtype_name(dtype)
     elements = _elements(name, min_value, max_value, away_from, margin)
@@ -206,11 +206,11 @@ def pytrees_of_arrays(
     max_leaves: int = 4,
     keys: Sequence[str] = ("a", "b", "w", "bias"),
 ) -> SearchStrategy[Any]:
-    """Pytrees (nested ``dict`` / ``list`` / ``tuple``) whose leaves are arrays.
+    """Pytrees (nested `dict` / `list` / `tuple`) whose leaves are arrays.
 
     Args:
-      leaves: the strategy for each leaf; :func:`float_arrays` by default.
-      max_leaves: at most this many leaves (Hypothesis' ``recursive`` bound).
+      leaves: the strategy for each leaf; `float_arrays` by default.
+      max_leaves: at most this many leaves (Hypothesis' `recursive` bound).
       keys: the dict keys to draw from (few, so the tree structures repeat and
         jit caches hit).
 
@@ -229,22 +229,22 @@ def pytrees_of_arrays(
 
 
 def seeds() -> SearchStrategy[int]:
-    """Integer PRNG seeds in ``[0, 2**32)``."""
+    """Integer PRNG seeds in `[0, 2**32)`."""
     return st.integers(min_value=0, max_value=2**32 - 1)
 
 
 def prng_keys(*, raw: bool = False) -> SearchStrategy[Any]:
     """PRNG keys made from drawn integer seeds.
 
-    Typed keys (``jax.random.key(seed)``, what minijax uses) by default; ``raw=True``
-    gives the legacy ``jax.random.PRNGKey(seed)`` (``uint32[2]``).
+    Typed keys (`jax.random.key(seed)`, what minijax uses) by default; `raw=True`
+    gives the legacy `jax.random.PRNGKey(seed)` (`uint32[2]`).
     """
     make = jax.random.PRNGKey if raw else jax.random.key
     return seeds().map(make)
 
 
 def learning_rates(min_value: float = 1e-4, max_value: float = 1e-1) -> SearchStrategy[float]:
-    """Learning rates, log-uniform in ``[min_value, max_value]`` (both > 0)."""
+    """Learning rates, log-uniform in `[min_value, max_value]` (both > 0)."""
     if not 0 < min_value <= max_value:
         raise ValueError(
             f"learning_rates: need 0 < min_value <= max_value, got {min_value}, {max_value}"
@@ -258,7 +258,7 @@ def learning_rates(min_value: float = 1e-4, max_value: float = 1e-1) -> SearchSt
 
 
 def probabilities(min_value: float = 0.0, max_value: float = 0.9) -> SearchStrategy[float]:
-    """Floats in ``[min_value, max_value]`` (default ``[0, 0.9]``: e.g. dropout rates)."""
+    """Floats in `[min_value, max_value]` (default `[0, 0.9]`: e.g. dropout rates)."""
     if not 0.0 <= min_value <= max_value <= 1.0:
         raise ValueError(
             f"probabilities: need 0 <= min_value <= max_value <= 1, got {min_value}, {max_value}"
@@ -272,6 +272,6 @@ def batch_sizes(min_value: int = 1, max_value: int = 4) -> SearchStrategy[int]:
 
 
 def float_dtypes(*, low_precision: bool = False) -> SearchStrategy[Any]:
-    """``float32`` or ``float64`` numpy dtypes; ``low_precision`` adds float16 and bfloat16."""
+    """`float32` or `float64` numpy dtypes; `low_precision` adds float16 and bfloat16."""
     names = ["float32", "float64"] + (["float16", "bfloat16"] if low_precision else [])
     return st.sampled_from([jnp.dtype(n) for n in names])

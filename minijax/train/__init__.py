@@ -1,19 +1,19 @@
-"""Training: ``TrainState``, step builders, the fused ``lax.scan`` loop, ``fit``,
+"""Training: `TrainState`, step builders, the fused `lax.scan` loop, `fit`,
 metrics, checkpoints and data parallelism.
 
-::
+```python
+from minijax.train import TrainState, make_train_step, fit, checkpoint
+```
 
-    from minijax.train import TrainState, make_train_step, fit, checkpoint
-
-* :class:`TrainState`: flax's ``TrainState`` (``create``, ``apply_gradients``, ``replace``).
-* :func:`make_train_step` / :func:`make_eval_step`: the jitted ``train_step`` pattern
-  from a ``loss_fn(params, state, batch)``.
-* :func:`scan_steps`, :func:`scan_repeat`, :func:`scan_epoch`: many steps in one
+* `TrainState`: flax's `TrainState` (`create`, `apply_gradients`, `replace`).
+* `make_train_step` / `make_eval_step`: the jitted `train_step` pattern
+  from a `loss_fn(params, state, batch)`.
+* `scan_steps`, `scan_repeat`, `scan_epoch`: many steps in one
   compiled call.
-* :func:`fit`: epochs, shuffling, evaluation, progress bar, Ctrl-C safe.
-* :mod:`~minijax.train.metrics`: ``Mean``, ``Accuracy``, ``RunningAverage`` pytrees.
-* :mod:`~minijax.train.checkpoint`: atomic, checksummed save/restore of any pytree.
-* :mod:`~minijax.train.parallel`: data parallelism over a device mesh.
+* `fit`: epochs, shuffling, evaluation, progress bar, Ctrl-C safe.
+* `minijax.train.metrics`: `Mean`, `Accuracy`, `RunningAverage` pytrees.
+* `minijax.train.checkpoint`: atomic, checksummed save/restore of any pytree.
+* `minijax.train.parallel`: data parallelism over a device mesh.
 """
 
 from minijax.optim import apply_updates

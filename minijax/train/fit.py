@@ -1,24 +1,24 @@
-"""``fit``: the training loop of the examples, with epochs, evaluation and a progress bar.
+"""`fit`: the training loop of the examples, with epochs, evaluation and a progress bar.
 
-::
-
-    state, history = fit(
-        state, (x, y), train_step=make_train_step(loss_fn, has_aux=True),
-        epochs=10, batch_size=64, key=0,
-        eval_data=(x_test, y_test), eval_step=make_eval_step(loss_fn, has_aux=True),
-    )
-    history.plot()                      # loss and metrics per epoch (matplotlib)
+```python
+state, history = fit(
+    state, (x, y), train_step=make_train_step(loss_fn, has_aux=True),
+    epochs=10, batch_size=64, key=0,
+    eval_data=(x_test, y_test), eval_step=make_eval_step(loss_fn, has_aux=True),
+)
+history.plot()                      # loss and metrics per epoch (matplotlib)
+```
 
 What it does, per epoch: draw a shuffling key from a
-:class:`~minijax.random.KeyManager` (stream ``"shuffle"``), walk the batches
-through ``train_step`` (or, with ``fused=True``, run the whole epoch in one
-``lax.scan`` call), evaluate, record the metrics in a :class:`History` and show
-them on a tqdm bar (``tqdm`` is optional, in the ``examples`` extra; without it
+`minijax.random.KeyManager` (stream `"shuffle"`), walk the batches
+through `train_step` (or, with `fused=True`, run the whole epoch in one
+`lax.scan` call), evaluate, record the metrics in a `History` and show
+them on a tqdm bar (`tqdm` is optional, in the `examples` extra; without it
 one plain line per epoch is printed).
 
-Ctrl-C (``KeyboardInterrupt``) stops training and ``fit`` *returns* the last good
-state, the one after the last completed step, with ``history.interrupted``
-set: a long run can be stopped and its result kept. While ``fit`` runs in the
+Ctrl-C (`KeyboardInterrupt`) stops training and `fit` *returns* the last good
+state, the one after the last completed step, with `history.interrupted`
+set: a long run can be stopped and its result kept. While `fit` runs in the
 main thread, the first Ctrl-C only sets a flag that is checked between steps, so
 a step is never cut in half (its input state may already be donated); a second
 Ctrl-C interrupts at once.
@@ -52,15 +52,23 @@ EvalStep = Callable[[Any, Any], dict[str, Any]]
 
 @dataclass
 class History:
-    """What happened during :func:`fit`, as plain Python floats, ready to plot.
+    """What happened during `fit`, as plain Python floats, ready to plot.
 
     Attributes:
-        step: per training step, ``{"loss": [...], "accuracy": [...]}``.
+        step: per training step, `{"loss": [...], "accuracy": [...]}`.
         epoch: per epoch, the mean over that epoch's steps of each training metric.
         eval: per epoch, each evaluation metric (averaged over examples), if any.
         epochs_completed: how many epochs ran to the end.
-        interrupted: whether training stopped on ``KeyboardInterrupt``.
+        interrupted: whether training stopped on `KeyboardInterrupt`.
         seconds: wall-clock time of each completed epoch.
+
+    >>> from minijax.train import History
+    >>> history = History(epoch={"loss": [0.9, 0.4]}, eval={"loss": [1.0, 0.5]}, epochs_completed=2)
+    >>> history.as_dict()["epoch"], history.interrupted
+    ({'loss': [0.9, 0.4]}, False)
+    >>> ax = history.plot()            # two curves, "train loss" and "eval loss"
+    >>> [line.get_label() for line in ax.get_lines()], ax.get_xlabel()
+    (['train loss', 'eval loss'], 'epoch')
     """
 
     step: dict[str, list[float]] = field(default_factory=dict)
@@ -92,11 +100,11 @@ class History:
 
         Args:
             keys: which metrics (default: all). Train curves are labelled
-                ``train <name>``, evaluation curves ``eval <name>``.
-            ax: a matplotlib ``Axes`` to draw on (default: a new figure).
+                `train <name>`, evaluation curves `eval <name>`.
+            ax: a matplotlib `Axes` to draw on (default: a new figure).
             per_step: plot the per-step training values instead of epoch means.
 
-        Returns the ``Axes``.
+        Returns the `Axes`.
         """
         try:
             import matplotlib.pyplot as plt
@@ -224,48 +232,63 @@ def fit(
     log_every: int = 10,
     print_fn: Callable[[str], Any] = print,
 ) -> tuple[Any, History]:
-    """Train ``state`` for ``epochs`` epochs; return the final state and a :class:`History`.
+    """Train `state` for `epochs` epochs; return the final state and a `History`.
 
     Args:
-        state: the :class:`~minijax.train.TrainState` (or any state ``train_step`` takes).
+        state: the `minijax.train.TrainState` (or any state `train_step` takes).
             With a donating step it is consumed: use the returned state.
-        train_data: with ``batch_size``, a pytree of arrays with a leading example
-            axis (``(x, y)``, ``{"x": x, "y": y}``), batched and shuffled here.
-            Without ``batch_size``: a :class:`~minijax.data.Loader`, a callable
-            ``epoch -> iterable of batches``, or an iterable of batches iterated
+        train_data: with `batch_size`, a pytree of arrays with a leading example
+            axis (`(x, y)`, `{"x": x, "y": y}`), batched and shuffled here.
+            Without `batch_size`: a `minijax.data.Loader`, a callable
+            `epoch -> iterable of batches`, or an iterable of batches iterated
             once per epoch (a list; not a one-shot generator).
-        train_step: ``step(state, batch) -> (state, metrics)`` with scalar metrics,
-            e.g. :func:`~minijax.train.make_train_step`.
+        train_step: `step(state, batch) -> (state, metrics)` with scalar metrics,
+            e.g. `minijax.train.make_train_step`.
         epochs: number of passes over the data.
         batch_size: examples per batch, for array data.
-        key: shuffling randomness: a ``KeyManager`` (its ``"shuffle"`` stream is
+        key: shuffling randomness: a `KeyManager` (its `"shuffle"` stream is
             used), a jax key or an int seed. Each epoch draws a fresh key.
         shuffle: shuffle array data each epoch.
         drop_last: drop the last partial batch (array data). Always dropped with
-            ``fused=True``.
-        fused: run each epoch in one compiled ``lax.scan`` call
-            (:func:`~minijax.train.scan_epoch`); ``train_step`` must be traceable.
-            ``on_step`` is not called, and Ctrl-C takes effect between epochs.
+            `fused=True`.
+        fused: run each epoch in one compiled `lax.scan` call
+            (`minijax.train.scan_epoch`); `train_step` must be traceable.
+            `on_step` is not called, and Ctrl-C takes effect between epochs.
         eval_data: data to evaluate on after each epoch (same forms as
-            ``train_data``; array data uses ``eval_batch_size``, default all at once).
-        eval_step: ``eval_step(state, batch) -> metrics``,
-            e.g. :func:`~minijax.train.make_eval_step`; metrics are averaged over
+            `train_data`; array data uses `eval_batch_size`, default all at once).
+        eval_step: `eval_step(state, batch) -> metrics`,
+            e.g. `minijax.train.make_eval_step`; metrics are averaged over
             examples.
-        on_step: ``on_step(step, state, metrics)`` after each step (``step`` counts
-            from 0 over the whole run; ``metrics`` are device arrays).
-        on_epoch: ``on_epoch(epoch, state, logs)`` after each epoch, ``logs`` the
-            epoch's train means and ``eval_``-prefixed eval metrics; return ``True``
+        on_step: `on_step(step, state, metrics)` after each step (`step` counts
+            from 0 over the whole run; `metrics` are device arrays).
+        on_epoch: `on_epoch(epoch, state, logs)` after each epoch, `logs` the
+            epoch's train means and `eval_`-prefixed eval metrics; return `True`
             to stop training early.
         progress: show a tqdm bar (or print one line per epoch without tqdm);
-            ``False`` prints nothing.
+            `False` prints nothing.
         log_every: refresh the bar's metrics every this many steps (each refresh
             waits for the device).
         print_fn: where the plain lines go.
 
     Returns:
-        ``(state, history)``. On ``KeyboardInterrupt`` (Ctrl-C, or raised by a
+        `(state, history)`. On `KeyboardInterrupt` (Ctrl-C, or raised by a
         callback or the data iterator) the state after the last completed step,
-        with ``history.interrupted = True``.
+        with `history.interrupted = True`.
+
+    >>> import jax.numpy as jnp, minijax.optim as optim
+    >>> from minijax.train import TrainState, fit, make_eval_step, make_train_step
+    >>> def loss_fn(params, state, batch):          # fit y = w x
+    ...     x, y = batch
+    ...     return jnp.mean((params["w"] * x - y) ** 2)
+    >>> state = TrainState.create(apply_fn=None, params={"w": jnp.zeros(())}, tx=optim.sgd(0.1))
+    >>> x = jnp.linspace(-1.0, 1.0, 32)
+    >>> state, history = fit(
+    ...     state, (x, 2 * x), train_step=make_train_step(loss_fn), epochs=5, batch_size=8,
+    ...     eval_data=(x, 2 * x), eval_step=make_eval_step(loss_fn), progress=False)
+    >>> int(state.step), history.epochs_completed, len(history.step["loss"])   # 4 steps an epoch
+    (20, 5, 20)
+    >>> history.eval["loss"][-1] < history.eval["loss"][0]
+    True
     """
     if eval_data is not None and eval_step is None:
         raise ValueError("eval_data needs an eval_step (see minijax.train.make_eval_step).")

@@ -1,25 +1,27 @@
-"""Data parallelism with jax's own engine: a mesh, two shardings and a plain ``jax.jit``.
+"""Data parallelism with jax's own engine: a mesh, two shardings and a plain `jax.jit`.
 
 Data parallel training copies the state to every device and gives each device a
 slice of the batch. In jax that is only a matter of *where the arrays live*:
 
-* a 1-D :class:`jax.sharding.Mesh` of the devices, with one axis named ``"data"``;
-* the batch sharded along its first axis: ``NamedSharding(mesh, P("data"))``;
-* the state replicated: ``NamedSharding(mesh, P())``.
+* a 1-D `jax.sharding.Mesh` of the devices, with one axis named `"data"`;
+* the batch sharded along its first axis: `NamedSharding(mesh, P("data"))`;
+* the state replicated: `NamedSharding(mesh, P())`.
 
 Then the *unchanged* jitted train step runs on all devices: the compiler (GSPMD)
 sees that the loss averages over a sharded axis and inserts the all-reduce of
-the gradients itself. minijax writes no communication::
+the gradients itself. minijax writes no communication:
 
-    mesh = make_data_mesh()                      # all devices
-    state = replicate(state, mesh)
-    for batch in loader:
-        state, metrics = train_step(state, shard_batch(batch, mesh))
+```python
+mesh = make_data_mesh()                      # all devices
+state = replicate(state, mesh)
+for batch in loader:
+    state, metrics = train_step(state, shard_batch(batch, mesh))
+```
 
 The result equals the single-device step up to float rounding (the sums are
-reduced in a different order). The mesh uses ``AxisType.Auto`` axes, so eager
-operations on sharded arrays work without ``jax.set_mesh``. On several hosts,
-call ``jax.distributed.initialize()`` first; :func:`shard_batch` then builds
+reduced in a different order). The mesh uses `AxisType.Auto` axes, so eager
+operations on sharded arrays work without `jax.set_mesh`. On several hosts,
+call `jax.distributed.initialize()` first; `shard_batch` then builds
 the global batch from each process's local part (see docs/data-parallel.md).
 """
 
@@ -49,10 +51,19 @@ def make_data_mesh(
     axis_name: str = DATA_AXIS,
     devices: Sequence[jax.Device] | None = None,
 ) -> Mesh:
-    """A 1-D mesh over ``num_devices`` devices (default: all of them) named ``axis_name``.
+    """A 1-D mesh over `num_devices` devices (default: all of them) named `axis_name`.
 
-    ``devices`` picks the devices explicitly (default: ``jax.devices()``, every
+    `devices` picks the devices explicitly (default: `jax.devices()`, every
     device of every process).
+
+    >>> import jax
+    >>> from minijax.train import make_data_mesh
+    >>> mesh = make_data_mesh(1)                 # the first device; make_data_mesh(): all
+    >>> mesh.axis_names, mesh.shape["data"]
+    (('data',), 1)
+    >>> make_data_mesh(len(jax.devices()) + 1)
+    Traceback (most recent call last):
+    ValueError: num_devices=... but there are ... devices (...).
     """
     all_devices = list(devices) if devices is not None else jax.devices()
     n = len(all_devices) if num_devices is None else int(num_devices)
@@ -65,28 +76,57 @@ def make_data_mesh(
 
 
 def data_sharding(mesh: Mesh, axis_name: str | None = None) -> NamedSharding:
-    """Split the leading (batch) axis over the mesh's data axis: ``P("data")``."""
+    """Split the leading (batch) axis over the mesh's data axis: `P("data")`.
+
+    >>> from jax.sharding import PartitionSpec as P
+    >>> from minijax.train import data_sharding, make_data_mesh
+    >>> data_sharding(make_data_mesh(1)).spec == P("data")
+    True
+    """
     return NamedSharding(mesh, P(axis_name or mesh.axis_names[0]))  # type: ignore[no-untyped-call]
 
 
 def replicated_sharding(mesh: Mesh) -> NamedSharding:
-    """A full copy on every device of the mesh: ``P()``."""
+    """A full copy on every device of the mesh: `P()`.
+
+    >>> from jax.sharding import PartitionSpec as P
+    >>> from minijax.train import make_data_mesh, replicated_sharding
+    >>> replicated_sharding(make_data_mesh(1)).spec == P()
+    True
+    """
     return NamedSharding(mesh, P())  # type: ignore[no-untyped-call]
 
 
 def replicate(tree: Any, mesh: Mesh) -> Any:
-    """Put every array leaf of ``tree`` (e.g. a ``TrainState``) on every device of ``mesh``."""
+    """Put every array leaf of `tree` (e.g. a `TrainState`) on every device of `mesh`.
+
+    >>> import jax.numpy as jnp
+    >>> from minijax.train import make_data_mesh, replicate
+    >>> params = replicate({"w": jnp.ones((2, 3))}, make_data_mesh(1))
+    >>> params["w"].sharding.is_fully_replicated
+    True
+    """
     return jax.device_put(tree, replicated_sharding(mesh))
 
 
 def shard_batch(batch: Any, mesh: Mesh, axis_name: str | None = None) -> Any:
-    """Split every leaf of ``batch`` along its first axis across the mesh's devices.
+    """Split every leaf of `batch` along its first axis across the mesh's devices.
 
     The leading size of every leaf must be divisible by the number of devices on
-    the axis; otherwise a ``ValueError`` names the leaf, its size and the device
-    count. With several processes (``jax.process_count() > 1``), ``batch`` is
+    the axis; otherwise a `ValueError` names the leaf, its size and the device
+    count. With several processes (`jax.process_count() > 1`), `batch` is
     this process's part and the global batch is assembled with
-    ``jax.make_array_from_process_local_data``.
+    `jax.make_array_from_process_local_data`.
+
+    >>> import jax.numpy as jnp
+    >>> from jax.sharding import PartitionSpec as P
+    >>> from minijax.train import make_data_mesh, shard_batch
+    >>> x, y = shard_batch((jnp.ones((4, 3)), jnp.zeros(4)), make_data_mesh(1))
+    >>> x.sharding.spec == P("data"), x.shape
+    (True, (4, 3))
+    >>> shard_batch(jnp.float32(1.0), make_data_mesh(1))
+    Traceback (most recent call last):
+    ValueError: batch leaf <batch> is a scalar: it has no batch axis to shard.
     """
     sharding = data_sharding(mesh, axis_name)
     axis = axis_name or mesh.axis_names[0]

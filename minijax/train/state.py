@@ -1,31 +1,35 @@
-"""``TrainState``: everything that changes during training, in one immutable pytree.
+"""`TrainState`: everything that changes during training, in one immutable pytree.
 
 The story of the article "jax/flax and object orientation" in four lines: an object
 that updates itself hides its state; jax wants the state *outside*, passed in and
 returned; the state of a training run is the parameters *and* the optimizer's state
 (momentum, Adam's moments, step counts); so put both in one frozen dataclass that
-knows how to make its successor::
+knows how to make its successor:
 
-    state = TrainState.create(apply_fn=model.apply, params=params, tx=optax.sgd(0.1, 0.9))
-    state = state.apply_gradients(grads=grads)     # a NEW state; the old one is unchanged
+```python
+state = TrainState.create(apply_fn=model.apply, params=params, tx=optax.sgd(0.1, 0.9))
+state = state.apply_gradients(grads=grads)     # a NEW state; the old one is unchanged
+```
 
-This is flax's ``flax.training.train_state.TrainState``, with the same field
-names, the same ``create``/``apply_gradients``/``replace`` and the same
-keyword-only signatures, so a flax program runs with the import swapped. ``tx``
-is any object with optax's ``init(params)`` and ``update(grads, state, params)``:
-an optax optimizer or a :mod:`minijax.optim` one.
+This is flax's `flax.training.train_state.TrainState`, with the same field
+names, the same `create`/`apply_gradients`/`replace` and the same
+keyword-only signatures, so a flax program runs with the import swapped. `tx`
+is any object with optax's `init(params)` and `update(grads, state, params)`:
+an optax optimizer or a `minijax.optim` one.
 
-``apply_fn`` and ``tx`` are *static* fields (``pytree_node=False``): they are
-part of the tree structure, not leaves, so ``jax.jit``, ``jax.grad`` and
-checkpoints only ever see ``step``, ``params`` and ``opt_state``.
+`apply_fn` and `tx` are *static* fields (`pytree_node=False`): they are
+part of the tree structure, not leaves, so `jax.jit`, `jax.grad` and
+checkpoints only ever see `step`, `params` and `opt_state`.
 
-Subclass it to carry more state; every subclass is a dataclass too::
+Subclass it to carry more state; every subclass is a dataclass too:
 
-    class BNState(TrainState):
-        batch_stats: Any                     # BatchNorm running statistics
+```python
+class BNState(TrainState):
+    batch_stats: Any                     # BatchNorm running statistics
 
-    class DropoutState(TrainState):
-        key: jax.Array                       # a dropout key, folded with the step
+class DropoutState(TrainState):
+    key: jax.Array                       # a dropout key, folded with the step
+```
 """
 
 from collections.abc import Callable
@@ -41,7 +45,7 @@ __all__ = ["GradientTransformationLike", "TrainState"]
 
 
 class GradientTransformationLike(Protocol):
-    """What ``TrainState`` needs from an optimizer: optax's ``(init, update)`` pair."""
+    """What `TrainState` needs from an optimizer: optax's `(init, update)` pair."""
 
     def init(self, params: Any) -> Any: ...
 
@@ -52,15 +56,30 @@ class TrainState(struct.PyTreeNode):
     """The state of a training run: step count, parameters, optimizer and its state.
 
     Attributes:
-        step: how many times :meth:`apply_gradients` has run (an int32 scalar array).
-        apply_fn: the model's apply function, usually ``model.apply`` (static).
+        step: how many times `apply_gradients` has run (an int32 scalar array).
+        apply_fn: the model's apply function, usually `model.apply` (static).
         params: the parameters being trained (a pytree).
-        tx: the optimizer, an optax-style ``GradientTransformation`` (static).
-        opt_state: the optimizer's state, ``tx.init(params)`` at the start.
+        tx: the optimizer, an optax-style `GradientTransformation` (static).
+        opt_state: the optimizer's state, `tx.init(params)` at the start.
 
-    ``step`` starts as ``jnp.int32`` zero rather than flax's Python ``0``: an array
-    can be donated to ``jax.jit``, carried through ``lax.scan`` and saved with a
+    `step` starts as `jnp.int32` zero rather than flax's Python `0`: an array
+    can be donated to `jax.jit`, carried through `lax.scan` and saved with a
     fixed dtype, and it prints and compares like the int.
+
+    flax: `flax.training.train_state.TrainState`.
+
+    >>> import jax, jax.numpy as jnp
+    >>> import minijax.nn as nn, minijax.optim as optim
+    >>> from minijax.train import TrainState
+    >>> model = nn.Dense(1)
+    >>> params = model.init(jax.random.key(0), jnp.ones((1, 2)))["params"]
+    >>> state = TrainState.create(apply_fn=model.apply, params=params, tx=optim.sgd(0.1))
+    >>> grads = jax.tree.map(jnp.ones_like, state.params)
+    >>> new = state.apply_gradients(grads=grads)
+    >>> int(new.step), new.params["bias"].tolist(), state.params["bias"].tolist()
+    (1, [-0.1], [0.0])
+    >>> sorted(leaf.shape for leaf in jax.tree.leaves(new))   # step, bias, kernel: no apply_fn, tx
+    [(), (1,), (2, 1)]
     """
 
     step: Int[Array, ""] | int
@@ -70,10 +89,10 @@ class TrainState(struct.PyTreeNode):
     opt_state: Any = struct.field(pytree_node=True)
 
     def apply_gradients(self, *, grads: Any, **kwargs: Any) -> "TrainState":
-        """One optimizer step: ``tx.update``, ``apply_updates``, ``step + 1``.
+        """One optimizer step: `tx.update`, `apply_updates`, `step + 1`.
 
         Extra keyword arguments replace other fields in the same new state (e.g.
-        ``batch_stats=new_stats`` for a subclass that has that field).
+        `batch_stats=new_stats` for a subclass that has that field).
         """
         updates, new_opt_state = self.tx.update(grads, self.opt_state, self.params)
         new_params = apply_updates(self.params, updates)
@@ -90,7 +109,7 @@ class TrainState(struct.PyTreeNode):
         tx: GradientTransformationLike,
         **kwargs: Any,
     ) -> "TrainState":
-        """A state at step 0 with ``opt_state = tx.init(params)``; ``kwargs`` fill extra fields."""
+        """A state at step 0 with `opt_state = tx.init(params)`; `kwargs` fill extra fields."""
         opt_state = tx.init(params)
         return cls(
             step=jnp.zeros((), jnp.int32),
