@@ -76,6 +76,23 @@ def compact_name_scope(fun: Callable[..., Any]) -> Callable[..., Any]:
 
     Returns:
         The method; calling it runs `fun` in its child `CompactNameScope`.
+
+    >>> import jax, jax.numpy as jnp, minijax.nn as nn
+    >>> class AutoEncoder(nn.Module):
+    ...     @nn.compact_name_scope
+    ...     def encode(self, x):
+    ...         return nn.Dense(2)(x)
+    ...     @nn.compact_name_scope
+    ...     def decode(self, z):
+    ...         return nn.Dense(4)(z)
+    ...     def __call__(self, x):
+    ...         return self.decode(self.encode(x))
+    >>> model, x = AutoEncoder(), jnp.ones((1, 4))
+    >>> variables = model.init(jax.random.key(0), x)
+    >>> jax.tree.map(jnp.shape, variables["params"]["encode"])
+    {'Dense_0': {'bias': (2,), 'kernel': (4, 2)}}
+    >>> model.apply(variables, x, method="encode").shape   # one method on its own
+    (1, 2)
     """
 
     @functools.wraps(fun)

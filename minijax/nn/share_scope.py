@@ -62,6 +62,21 @@ def share_scope(module: Module, other: Module, /) -> None:
 
     Raises:
         CallShareScopeOnUnboundModuleError: one of them is not bound.
+
+    A LoRA wrapper whose `A` sits next to the wrapped `Dense`'s kernel:
+
+    >>> import jax, jax.numpy as jnp, minijax.nn as nn
+    >>> class LoRA(nn.Module):
+    ...     inner: nn.Dense
+    ...     def setup(self):
+    ...         nn.share_scope(self, self.inner)
+    ...     @nn.compact
+    ...     def __call__(self, x):
+    ...         a = self.param("A", nn.initializers.zeros, (x.shape[-1], self.inner.features))
+    ...         return self.inner(x) + x @ a
+    >>> params = LoRA(nn.Dense(2)).init(jax.random.key(0), jnp.ones((1, 3)))["params"]
+    >>> {name: params[name].shape for name in sorted(params)}   # not params["inner"]["kernel"]
+    {'A': (3, 2), 'bias': (2,), 'kernel': (3, 2)}
     """
     if module.scope is None or other.scope is None:
         raise errors.unbound(type(module).__name__, "call share_scope",

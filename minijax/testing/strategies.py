@@ -14,19 +14,19 @@ and optionally kept a `margin` away from the kinks of the function under test
 (`away_from=(0.0,)` for `relu` / `abs`), where finite differences straddle
 the kink and disagree with any derivative.
 
-=========================  ==============================================================
-strategy                   yields
-=========================  ==============================================================
-`shapes`             small array shapes (tuples of ints)
-`float_arrays`       jax (or NumPy) float arrays in a range, away from kinks
-`pytrees_of_arrays`  nested dicts / lists / tuples of float arrays
-`prng_keys`          `jax.random.key(seed)` for a drawn seed (or raw `PRNGKey`)
-`seeds`              integer seeds in `[0, 2**32)`
-`learning_rates`     log-uniform floats, by default in `[1e-4, 1e-1]`
-`probabilities`      floats in `[min, max]`, e.g. dropout rates
-`batch_sizes`        small positive ints
-`float_dtypes`       `float32` / `float64` (and optionally `bfloat16`...)
-=========================  ==============================================================
+| strategy | yields |
+|---|---|
+| `shapes` | small array shapes (tuples of ints) |
+| `float_arrays` | jax (or NumPy) float arrays in a range, away from kinks |
+| `pytrees_of_arrays` | nested dicts / lists / tuples of float arrays |
+| `prng_keys` | `jax.random.key(seed)` for a drawn seed (or raw `PRNGKey`) |
+| `seeds` | integer seeds in `[0, 2**32)` |
+| `learning_rates` | log-uniform floats, by default in `[1e-4, 1e-1]` |
+| `probabilities` | floats in `[min, max]`, e.g. dropout rates |
+| `batch_sizes` | small positive ints |
+| `float_dtypes` | `float32` / `float64` (and optionally `bfloat16`...) |
+
+The examples below run a property with `@given` under fixed settings, as a test would.
 """
 
 from collections.abc import Sequence
@@ -64,6 +64,14 @@ def shapes(
 
     The defaults give 13 distinct shapes, from `()` to `(3, 3)`: few enough that
     `jax.jit` compiles each only once in a test run.
+
+    >>> from hypothesis import given, settings
+    >>> import minijax.testing.strategies as mst
+    >>> @settings(max_examples=10, derandomize=True, database=None, deadline=None)
+    ... @given(mst.shapes())
+    ... def test(shape):
+    ...     assert len(shape) <= 2 and all(1 <= side <= 3 for side in shape)
+    >>> test()
     """
     if not 0 <= min_dims <= max_dims:
         raise ValueError(f"shapes: need 0 <= min_dims <= max_dims, got {min_dims}, {max_dims}")
@@ -80,6 +88,13 @@ def allowed_intervals(
     """`[min_value, max_value]` minus the open intervals `(k - margin, k + margin)`.
 
     Raises `ValueError` if nothing is left.
+
+    >>> from minijax.testing.strategies import allowed_intervals
+    >>> allowed_intervals(-1.0, 1.0, away_from=(0.0,), margin=0.1)
+    [(-1.0, -0.1), (0.1, 1.0)]
+    >>> allowed_intervals(-0.1, 0.1, away_from=(0.0,), margin=0.5)
+    Traceback (most recent call last):
+    ValueError: allowed_intervals: no value in [-0.1, 0.1] is at least 0.5 away from (0.0,); ...
     """
     if not min_value <= max_value:
         raise ValueError(
@@ -167,6 +182,15 @@ def float_arrays(
     A float64 jax array needs `jax_enable_x64` to be on when the example is drawn;
     otherwise drawing raises `ValueError` (use `as_numpy=True` and convert inside
     `jax.enable_x64(True)`, or let `minijax.testing.check_grads` cast).
+
+    >>> from hypothesis import given, settings
+    >>> import minijax.testing.strategies as mst
+    >>> @settings(max_examples=10, derandomize=True, database=None, deadline=None)
+    ... @given(mst.float_arrays((2, 3), away_from=(0.0,)))
+    ... def test(x):
+    ...     assert x.shape == (2, 3) and x.dtype == "float32"
+    ...     assert bool(((abs(x) >= 0.1) & (abs(x) <= 2.0)).all())   # in range, off the kink
+    >>> test()
     """
     name = _dtype_name(dtype)
     elements = _elements(name, min_value, max_value, away_from, margin)
@@ -215,6 +239,15 @@ def pytrees_of_arrays(
         jit caches hit).
 
     Yields a bare array too (the smallest pytree).
+
+    >>> from hypothesis import given, settings
+    >>> import minijax.testing.strategies as mst
+    >>> @settings(max_examples=10, derandomize=True, database=None, deadline=None)
+    ... @given(mst.pytrees_of_arrays(max_leaves=3))
+    ... def test(tree):
+    ...     import jax
+    ...     assert 1 <= len(jax.tree.leaves(tree)) <= 3
+    >>> test()
     """
     leaf = float_arrays() if leaves is None else leaves
 
@@ -229,7 +262,16 @@ def pytrees_of_arrays(
 
 
 def seeds() -> SearchStrategy[int]:
-    """Integer PRNG seeds in `[0, 2**32)`."""
+    """Integer PRNG seeds in `[0, 2**32)`.
+
+    >>> from hypothesis import given, settings
+    >>> import minijax.testing.strategies as mst
+    >>> @settings(max_examples=10, derandomize=True, database=None, deadline=None)
+    ... @given(mst.seeds())
+    ... def test(seed):
+    ...     assert 0 <= seed < 2**32
+    >>> test()
+    """
     return st.integers(min_value=0, max_value=2**32 - 1)
 
 
@@ -238,13 +280,32 @@ def prng_keys(*, raw: bool = False) -> SearchStrategy[Any]:
 
     Typed keys (`jax.random.key(seed)`, what minijax uses) by default; `raw=True`
     gives the legacy `jax.random.PRNGKey(seed)` (`uint32[2]`).
+
+    >>> from hypothesis import given, settings
+    >>> import minijax.testing.strategies as mst
+    >>> @settings(max_examples=10, derandomize=True, database=None, deadline=None)
+    ... @given(mst.prng_keys(), mst.prng_keys(raw=True))
+    ... def test(key, raw):
+    ...     import jax
+    ...     assert jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+    ...     assert raw.shape == (2,) and raw.dtype == "uint32"
+    >>> test()
     """
     make = jax.random.PRNGKey if raw else jax.random.key
     return seeds().map(make)
 
 
 def learning_rates(min_value: float = 1e-4, max_value: float = 1e-1) -> SearchStrategy[float]:
-    """Learning rates, log-uniform in `[min_value, max_value]` (both > 0)."""
+    """Learning rates, log-uniform in `[min_value, max_value]` (both > 0).
+
+    >>> from hypothesis import given, settings
+    >>> import minijax.testing.strategies as mst
+    >>> @settings(max_examples=10, derandomize=True, database=None, deadline=None)
+    ... @given(mst.learning_rates(1e-3, 1e-2))
+    ... def test(lr):
+    ...     assert 1e-3 <= lr <= 1e-2
+    >>> test()
+    """
     if not 0 < min_value <= max_value:
         raise ValueError(
             f"learning_rates: need 0 < min_value <= max_value, got {min_value}, {max_value}"
@@ -258,7 +319,16 @@ def learning_rates(min_value: float = 1e-4, max_value: float = 1e-1) -> SearchSt
 
 
 def probabilities(min_value: float = 0.0, max_value: float = 0.9) -> SearchStrategy[float]:
-    """Floats in `[min_value, max_value]` (default `[0, 0.9]`: e.g. dropout rates)."""
+    """Floats in `[min_value, max_value]` (default `[0, 0.9]`: e.g. dropout rates).
+
+    >>> from hypothesis import given, settings
+    >>> import minijax.testing.strategies as mst
+    >>> @settings(max_examples=10, derandomize=True, database=None, deadline=None)
+    ... @given(mst.probabilities())
+    ... def test(rate):
+    ...     assert 0.0 <= rate <= 0.9
+    >>> test()
+    """
     if not 0.0 <= min_value <= max_value <= 1.0:
         raise ValueError(
             f"probabilities: need 0 <= min_value <= max_value <= 1, got {min_value}, {max_value}"
@@ -267,11 +337,29 @@ def probabilities(min_value: float = 0.0, max_value: float = 0.9) -> SearchStrat
 
 
 def batch_sizes(min_value: int = 1, max_value: int = 4) -> SearchStrategy[int]:
-    """Small batch sizes (few distinct values, so jit recompiles rarely)."""
+    """Small batch sizes (few distinct values, so jit recompiles rarely).
+
+    >>> from hypothesis import given, settings
+    >>> import minijax.testing.strategies as mst
+    >>> @settings(max_examples=10, derandomize=True, database=None, deadline=None)
+    ... @given(mst.batch_sizes())
+    ... def test(n):
+    ...     assert n in (1, 2, 3, 4)
+    >>> test()
+    """
     return st.integers(min_value=min_value, max_value=max_value)
 
 
 def float_dtypes(*, low_precision: bool = False) -> SearchStrategy[Any]:
-    """`float32` or `float64` numpy dtypes; `low_precision` adds float16 and bfloat16."""
+    """`float32` or `float64` numpy dtypes; `low_precision` adds float16 and bfloat16.
+
+    >>> from hypothesis import given, settings
+    >>> import minijax.testing.strategies as mst
+    >>> @settings(max_examples=10, derandomize=True, database=None, deadline=None)
+    ... @given(mst.float_dtypes(low_precision=True))
+    ... def test(dtype):
+    ...     assert dtype.name in ("float32", "float64", "float16", "bfloat16")
+    >>> test()
+    """
     names = ["float32", "float64"] + (["float16", "bfloat16"] if low_precision else [])
     return st.sampled_from([jnp.dtype(n) for n in names])
