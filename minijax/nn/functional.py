@@ -106,6 +106,11 @@ class InitApply:
             capture_intermediates: True (every `__call__` output) or a filter
                 `fn(module, method_name)`: sow outputs in `intermediates`.
             **kwargs: the method's keyword arguments.
+
+        >>> import jax, jax.numpy as jnp, minijax.nn as nn
+        >>> y, variables = nn.Dense(2).init_with_output(jax.random.key(0), jnp.ones((1, 3)))
+        >>> y.shape, jax.tree.map(jnp.shape, variables)
+        ((1, 2), {'params': {'bias': (2,), 'kernel': (3, 2)}})
         """
         _check_module(self, "init_with_output")
         errors.check_rngs(rngs, type(self).__name__, "init")
@@ -119,7 +124,16 @@ class InitApply:
              capture_intermediates: Any = False, **kwargs: Any) -> Any:
         """The variables a first call creates: `{"params": {...}, "batch_stats": ...}`.
 
-        Arguments as `init_with_output`.
+        Arguments as `init_with_output`. In flax: `Module.init`.
+
+        >>> import jax, jax.numpy as jnp, minijax.nn as nn
+        >>> model = nn.Dense(2)
+        >>> variables = model.init(jax.random.key(0), jnp.ones((1, 3)))   # shapes from x
+        >>> jax.tree.map(jnp.shape, variables)
+        {'params': {'bias': (2,), 'kernel': (3, 2)}}
+        >>> same = model.init(jax.random.key(0), jnp.ones((1, 3)))        # same key, same numbers
+        >>> bool((same["params"]["kernel"] == variables["params"]["kernel"]).all())
+        True
         """
         _check_module(self, "init")
         return self.init_with_output(rngs, *args, method=method, mutable=mutable,
@@ -131,6 +145,12 @@ class InitApply:
 
         Raises:
             LazyInitError: a variable depends on an input given only by its shape.
+
+        >>> import jax, jax.numpy as jnp, minijax.nn as nn
+        >>> x = jax.ShapeDtypeStruct((1, 3), jnp.float32)       # no array, only a shape
+        >>> variables = nn.Dense(2).lazy_init(jax.random.key(0), x)
+        >>> variables["params"]["kernel"].shape
+        (3, 2)
         """
         _check_module(self, "lazy_init")
         return lazy_init(lambda r, *a, **k: self.init(r, *a, method=method, mutable=mutable,
@@ -152,6 +172,15 @@ class InitApply:
 
         Returns:
             The output, or `(output, {collection: ...})` when `mutable` is not False.
+
+        >>> import jax, jax.numpy as jnp, minijax.nn as nn
+        >>> model = nn.Dense(1, use_bias=False)
+        >>> model.apply({"params": {"kernel": jnp.array([[1.0], [2.0]])}}, jnp.array([[3.0, 4.0]]))
+        Array([[11.]], dtype=float32)
+        >>> model.apply({"kernel": jnp.ones((2, 1))}, jnp.ones((1, 2)))   # params alone
+        Traceback (most recent call last):
+        minijax.nn.errors.ApplyScopeInvalidVariablesTypeError: variables["kernel"] is ..., not
+        a dict: ... If you passed the params alone, pass {'params': params} instead.
         """
         _check_module(self, "apply")
         errors.check_variables(variables)
@@ -165,7 +194,18 @@ class InitApply:
 
     def bind(self: M, variables: Mapping[str, Any], *args: Any, rngs: Any = None,
              mutable: CollectionFilter = False) -> M:
-        """A bound copy for interactive use: `model.bind(variables).encoder(x)`."""
+        """A bound copy for interactive use: `model.bind(variables).encoder(x)`.
+
+        >>> import jax, jax.numpy as jnp, minijax.nn as nn
+        >>> class AutoEncoder(nn.Module):
+        ...     def setup(self):
+        ...         self.encoder, self.decoder = nn.Dense(2), nn.Dense(3)
+        ...     def __call__(self, x):
+        ...         return self.decoder(self.encoder(x))
+        >>> variables = AutoEncoder().init(jax.random.key(0), jnp.ones((1, 3)))
+        >>> AutoEncoder().bind(variables).encoder(jnp.ones((1, 3))).shape   # one submodule
+        (1, 2)
+        """
         _check_module(self, "bind")
         errors.check_variables(variables)
         if rngs is not None:
@@ -175,7 +215,23 @@ class InitApply:
         return self.clone(parent=scope, _deep_clone=True)  # type: ignore[attr-defined,no-any-return]
 
     def unbind(self: M) -> tuple[M, dict[str, Any]]:
-        """`(an unbound copy, its variables)`: e.g. a `setup` submodule taken out alone."""
+        """`(an unbound copy, its variables)`: e.g. a `setup` submodule taken out alone.
+
+        >>> import jax, jax.numpy as jnp, minijax.nn as nn
+        >>> class AutoEncoder(nn.Module):
+        ...     def setup(self):
+        ...         self.encoder, self.decoder = nn.Dense(2), nn.Dense(3)
+        ...     def __call__(self, x):
+        ...         return self.decoder(self.encoder(x))
+        >>> variables = AutoEncoder().init(jax.random.key(0), jnp.ones((1, 3)))
+        >>> encoder, encoder_vars = AutoEncoder().bind(variables).encoder.unbind()
+        >>> encoder, encoder.apply(encoder_vars, jnp.ones((1, 3))).shape   # transfer learning
+        (Dense(
+            # attributes
+            features = 2
+            ...
+        ), (1, 2))
+        """
         if getattr(self, "scope", None) is None:
             raise errors.unbound(type(self).__name__, "unbind",
                                  errors.CallUnbindOnUnboundModuleError)
@@ -193,6 +249,11 @@ class InitApply:
         """A text table of every module call: path, inputs, outputs, variables.
 
         See `minijax.nn.summary.tabulate` for the arguments.
+
+        >>> import jax, jax.numpy as jnp, minijax.nn as nn
+        >>> table = nn.Dense(2).tabulate(jax.random.key(0), jnp.ones((1, 3)))
+        >>> "Dense" in table and "params" in table and "8 (32 B)" in table   # 6 + 2 params
+        True
         """
         return summary.tabulate(
             self, rngs, depth=depth, show_repeated=show_repeated, mutable=mutable,
@@ -203,7 +264,15 @@ class InitApply:
     def module_paths(self, rngs: Any, *args: Any, show_repeated: bool = False,
                      mutable: CollectionFilter = INIT_MUTABLE,
                      **kwargs: Any) -> dict[str, Any]:
-        """`{"Bar_0/Dense_1": unbound copy, ...}` of every module a call of `init` uses."""
+        """`{"Bar_0/Dense_1": unbound copy, ...}` of every module a call of `init` uses.
+
+        >>> import jax, jax.numpy as jnp, minijax.nn as nn
+        >>> paths = nn.MLP([4, 2]).module_paths(jax.random.key(0), jnp.ones((1, 3)))
+        >>> list(paths)
+        ['', 'Dense_0', 'Dense_1']
+        >>> paths["Dense_1"].features
+        2
+        """
         table = summary._get_module_table(self, None, show_repeated, False, False)(
             rngs, *args, mutable=mutable, **kwargs)
         return {"/".join(row.path): row.module_copy for row in table}

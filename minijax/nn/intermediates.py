@@ -54,6 +54,19 @@ class Intermediates:
 
         Returns:
             Whether the value was stored (False when `col` is not mutable).
+
+        >>> import jax, jax.numpy as jnp, minijax.nn as nn
+        >>> class Probe(nn.Module):
+        ...     @nn.compact
+        ...     def __call__(self, x):
+        ...         h = nn.Dense(2)(x)
+        ...         self.sow("intermediates", "h", h)
+        ...         return h.sum()
+        >>> model, x = Probe(), jnp.ones((1, 3))
+        >>> variables = model.init(jax.random.key(0), x)
+        >>> y, state = model.apply(variables, x, mutable=["intermediates"])
+        >>> [h.shape for h in state["intermediates"]["h"]]   # a tuple: one entry per call
+        [(1, 2)]
         """
         scope = self._bound("store variables")  # type: ignore[attr-defined]
         if not scope.is_mutable_collection(col):
@@ -76,6 +89,19 @@ class Intermediates:
 
         Raises:
             ValueError: the collection was passed but lacks `name`.
+
+        >>> import jax, jax.numpy as jnp, minijax.nn as nn
+        >>> class Model(nn.Module):
+        ...     @nn.compact
+        ...     def __call__(self, x):
+        ...         h = self.perturb("h", nn.Dense(2, use_bias=False)(x))
+        ...         return (h ** 2).sum()
+        >>> model, x = Model(), jnp.ones((1, 3))
+        >>> variables = model.init(jax.random.key(0), x)           # params and perturbations
+        >>> grads = jax.grad(lambda v: model.apply(v, x))(variables)
+        >>> h = nn.Dense(2, use_bias=False).apply({"params": variables["params"]["Dense_0"]}, x)
+        >>> bool(jnp.allclose(grads["perturbations"]["h"], 2 * h))   # d(sum h^2)/dh = 2h
+        True
         """
         scope = self._bound("store variables")  # type: ignore[attr-defined]
         if scope.is_mutable_collection(collection) and not scope.has_variable(collection, name):

@@ -411,7 +411,19 @@ class Module(_ModuleBase, InitApply, Intermediates):
                 state.autoname = {}
 
     def setup(self) -> None:
-        """Override to create submodules and params as attributes (run lazily, once)."""
+        """Override to create submodules and params as attributes (run lazily, once).
+
+        >>> import jax, jax.numpy as jnp, minijax.nn as nn
+        >>> class Scale(nn.Module):
+        ...     def setup(self):
+        ...         self.dense = nn.Dense(2)              # named after the attribute
+        ...         self.scale = self.param("scale", nn.initializers.ones, (2,))
+        ...     def __call__(self, x):
+        ...         return self.dense(x) * self.scale
+        >>> params = Scale().init(jax.random.key(0), jnp.ones((1, 3)))["params"]
+        >>> sorted(params), sorted(params["dense"])
+        (['dense', 'scale'], ['bias', 'kernel'])
+        """
 
     # -- frozen attributes --------------------------------------------------------------
 
@@ -470,35 +482,111 @@ class Module(_ModuleBase, InitApply, Intermediates):
 
     @property
     def path(self) -> tuple[str, ...]:
-        """The module's path from the root, e.g. `("Encoder_0", "Dense_1")`."""
+        """The module's path from the root, e.g. `("Encoder_0", "Dense_1")`.
+
+        >>> import jax, jax.numpy as jnp, minijax.nn as nn
+        >>> class Outer(nn.Module):
+        ...     @nn.compact
+        ...     def __call__(self, x):
+        ...         inner = nn.Dense(2)
+        ...         return inner(x), inner.path
+        >>> (y, path), _ = Outer().init_with_output(jax.random.key(0), jnp.ones((1, 3)))
+        >>> path
+        ('Dense_0',)
+        """
         return self._bound("access module paths").path
 
     @property
     def variables(self) -> dict[str, Any]:
-        """This module's variables: `{collection: subtree at this path}`."""
+        """This module's variables: `{collection: subtree at this path}`.
+
+        >>> import jax, jax.numpy as jnp, minijax.nn as nn
+        >>> variables = nn.Dense(2).init(jax.random.key(0), jnp.ones((1, 3)))
+        >>> bound = nn.Dense(2).bind(variables)
+        >>> jax.tree.map(jnp.shape, bound.variables)
+        {'params': {'bias': (2,), 'kernel': (3, 2)}}
+        """
         return self._bound("use variables").variables()
 
     def param(self, name: str, init_fn: Callable[..., Any], *init_args: Any,
               unbox: bool = True, **init_kwargs: Any) -> Any:
-        """Create (init) or read (apply) `params/<path>/<name>`; `init_fn(key, *init_args)`."""
+        """Create (init) or read (apply) `params/<path>/<name>`; `init_fn(key, *init_args)`.
+
+        At `init` the value is `init_fn(self.make_rng("params"), *init_args)`; at `apply`
+        it is read back, and a stored value whose shape differs from what `init_fn`
+        would make raises `ScopeParamShapeError` (in flax: `Module.param`).
+
+        >>> import jax, jax.numpy as jnp, minijax.nn as nn
+        >>> class Bias(nn.Module):
+        ...     @nn.compact
+        ...     def __call__(self, x):
+        ...         b = self.param("b", nn.initializers.zeros, (x.shape[-1],))
+        ...         return x + b
+        >>> variables = Bias().init(jax.random.key(0), jnp.ones((1, 3)))
+        >>> variables["params"]["b"]
+        Array([0., 0., 0.], dtype=float32)
+        >>> Bias().apply({"params": {"b": jnp.ones(3)}}, jnp.ones((1, 3)))
+        Array([[2., 2., 2.]], dtype=float32)
+        """
         scope = self._creation_scope("param", name, "params")
         return scope.param(name, init_fn, *init_args, unbox=unbox, **init_kwargs)
 
     def variable(self, col: str, name: str, init_fn: Callable[..., Any] | None = None,
                  *init_args: Any, unbox: bool = True, **init_kwargs: Any) -> Variable[Any]:
-        """A `Variable` (`.value`) in `col`, made by `init_fn(*init_args)` if missing."""
+        """A `Variable` (`.value`) in `col`, made by `init_fn(*init_args)` if missing.
+
+        No key is passed to `init_fn`; writing `.value` needs `col` to be mutable
+        (`apply(..., mutable=[col])`). In flax: `Module.variable`.
+
+        >>> import jax, jax.numpy as jnp, minijax.nn as nn
+        >>> class Counter(nn.Module):
+        ...     @nn.compact
+        ...     def __call__(self):
+        ...         count = self.variable("counter", "count", jnp.zeros, (), jnp.int32)
+        ...         count.value += 1
+        ...         return count.value
+        >>> variables = Counter().init(jax.random.key(0))
+        >>> y, updates = Counter().apply(variables, mutable=["counter"])
+        >>> int(variables["counter"]["count"]), int(y), int(updates["counter"]["count"])
+        (1, 2, 2)
+        """
         scope = self._creation_scope("variable", name, col)
         return scope.variable(col, name, init_fn, *init_args, unbox=unbox, **init_kwargs)
 
     def make_rng(self, name: str = "params") -> Any:
-        """A fresh key of stream `name`, unique to this module path and draw."""
+        """A fresh key of stream `name`, unique to this module path and draw.
+
+        A stream that was not passed falls back to `params`; with neither, it raises
+        `InvalidRngError` (in flax: `Module.make_rng`).
+
+        >>> import jax, jax.numpy as jnp, minijax.nn as nn
+        >>> class Noise(nn.Module):
+        ...     @nn.compact
+        ...     def __call__(self, x):
+        ...         a = jax.random.normal(self.make_rng("noise"), x.shape)
+        ...         b = jax.random.normal(self.make_rng("noise"), x.shape)
+        ...         return a, b
+        >>> a, b = Noise().apply({}, jnp.zeros(3), rngs={"noise": jax.random.key(0)})
+        >>> bool((a == b).all())                      # two draws, two keys
+        False
+        """
         return self._bound("use RNGs").make_rng(name)
 
     def has_rng(self, name: str) -> bool:
+        """Whether stream `name` was passed to `init`/`apply`."""
         return self._bound("use RNGs").has_rng(name)
 
     def is_initializing(self) -> bool:
-        """True inside `init` (e.g. BatchNorm does not update its statistics then)."""
+        """True inside `init` (e.g. BatchNorm does not update its statistics then).
+
+        >>> import jax, jax.numpy as jnp, minijax.nn as nn
+        >>> class Probe(nn.Module):
+        ...     @nn.compact
+        ...     def __call__(self):
+        ...         return self.is_initializing()
+        >>> Probe().init_with_output(jax.random.key(0))[0], Probe().apply({})
+        (True, False)
+        """
         return bool(self._bound("check initialization").store.flags.get("initializing"))
 
     def is_mutable_collection(self, col: str) -> bool:
@@ -522,6 +610,11 @@ class Module(_ModuleBase, InitApply, Intermediates):
         `_deep_clone` clones the submodules in the fields too, once each (a dict given
         here is the cache that keeps shared submodules shared); `_reset_names` also
         clears their names.
+
+        >>> import minijax.nn as nn
+        >>> wide = nn.Dense(2).clone(features=8)
+        >>> wide.features, wide == nn.Dense(8)
+        (8, True)
         """
         attrs = {f.name: self.__dict__[f.name] for f in dataclasses.fields(self)
                  if f.init and f.name != "parent"}
