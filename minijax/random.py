@@ -227,7 +227,14 @@ class KeyManager(struct.PyTreeNode):
     def create(
         cls, key_or_seed: PRNGKeyArray | int, streams: tuple[str, ...] = ("params",)
     ) -> "KeyManager":
-        """A manager with the given streams, each at draw 0."""
+        """A manager with the given streams, each at draw 0.
+
+        >>> import jax
+        >>> from minijax.random import KeyManager
+        >>> rngs = KeyManager.create(0, streams=("params", "dropout"))
+        >>> rngs.streams, int(rngs.counts["dropout"])
+        (('dropout', 'params'), 0)
+        """
         counts = {s: jnp.zeros((), jnp.int32) for s in streams}
         return cls(root=as_key(key_or_seed), counts=counts)
 
@@ -240,11 +247,32 @@ class KeyManager(struct.PyTreeNode):
         return self.counts.get(stream, jnp.zeros((), jnp.int32))
 
     def peek(self, stream: str) -> PRNGKeyArray:
-        """The key `next` would return for `stream`, without consuming it."""
+        """The key `next` would return for `stream`, without consuming it.
+
+        >>> import jax
+        >>> from minijax.random import KeyManager
+        >>> rngs = KeyManager.create(0)
+        >>> key, _ = rngs.next("params")
+        >>> bool((jax.random.key_data(rngs.peek("params")) == jax.random.key_data(key)).all())
+        True
+        """
         return jax.random.fold_in(derive(self.root, stream), self._count(stream))
 
     def next(self, stream: str = "params") -> tuple[PRNGKeyArray, "KeyManager"]:
-        """A fresh key for `stream` and the manager to use from now on."""
+        """A fresh key for `stream` and the manager to use from now on.
+
+        Draw `n` of stream `s` is `fold_in(derive(root, s), n)`, so it depends only on
+        the root, the stream's name and `n`.
+
+        >>> import jax
+        >>> from minijax.random import KeyManager
+        >>> rngs = KeyManager.create(0)
+        >>> k1, rngs = rngs.next("params")
+        >>> k2, rngs = rngs.next("params")
+        >>> same = bool((jax.random.key_data(k1) == jax.random.key_data(k2)).all())
+        >>> same, int(rngs.counts["params"])
+        (False, 2)
+        """
         count = self._count(stream)
         if _DEBUG[0]:
             _record(self.root, stream, count)
@@ -252,16 +280,40 @@ class KeyManager(struct.PyTreeNode):
         return key, self.replace(counts={**self.counts, stream: count + 1})
 
     def split(self, stream: str, num: int) -> tuple[PRNGKeyArray, "KeyManager"]:
-        """`num` fresh keys for `stream` (one draw, split `num` ways) and a new manager."""
+        """`num` fresh keys for `stream` (one draw, split `num` ways) and a new manager.
+
+        >>> import jax
+        >>> from minijax.random import KeyManager
+        >>> keys, rngs = KeyManager.create(0).split("params", 4)
+        >>> keys.shape, int(rngs.counts["params"])
+        ((4,), 1)
+        """
         key, manager = self.next(stream)
         return jax.random.split(key, num), manager
 
     def fold_in(self, data: int | Int[Array, ""]) -> "KeyManager":
-        """A manager whose root has `data` folded in: e.g. the step, for a per-step manager."""
+        """A manager whose root has `data` folded in: e.g. the step, for a per-step manager.
+
+        >>> import jax
+        >>> from minijax.random import KeyManager
+        >>> rngs = KeyManager.create(0)
+        >>> a, _ = rngs.fold_in(1).next("params")     # step 1
+        >>> b, _ = rngs.fold_in(2).next("params")     # step 2: other keys
+        >>> bool((jax.random.key_data(a) == jax.random.key_data(b)).all())
+        False
+        """
         return self.replace(root=jax.random.fold_in(self.root, data))
 
     def as_rngs(self, *streams: str) -> tuple[dict[str, PRNGKeyArray], "KeyManager"]:
-        """One fresh key per stream, as the `rngs=` dict that `Module.apply` takes."""
+        """One fresh key per stream, as the `rngs=` dict that `Module.apply` takes.
+
+        >>> import jax
+        >>> from minijax.random import KeyManager
+        >>> rngs = KeyManager.create(0, streams=("params", "dropout"))
+        >>> keys, rngs = rngs.as_rngs("dropout")      # e.g. model.apply(v, x, rngs=keys)
+        >>> list(keys), int(rngs.counts["dropout"])
+        (['dropout'], 1)
+        """
         out: dict[str, PRNGKeyArray] = {}
         manager = self
         for s in streams or self.streams:
@@ -338,7 +390,12 @@ class PRNGSequence(Iterator[PRNGKeyArray]):
         return self._advance()
 
     def take(self, num: int) -> PRNGKeyArray:
-        """`num` fresh keys at once."""
+        """`num` fresh keys at once.
+
+        >>> from minijax.random import PRNGSequence
+        >>> PRNGSequence(0).take(3).shape
+        (3,)
+        """
         return jax.random.split(self._advance(), num)
 
     def reserve(self, num: int) -> None:  # pragma: no cover - haiku compatibility
