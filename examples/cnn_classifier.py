@@ -8,10 +8,12 @@ scikit-learn (1797 images, no download), so the only change is the reshape.
 The loss and the training step are written by hand, as in the slides: the
 model returns logits with ``get_logits=True``, ``softmax_cross_entropy`` compares
 them with one-hot labels, ``jax.value_and_grad`` differentiates with respect to
-the params, and ``state.apply_gradients`` takes one optimizer step.
+the params, and ``state.apply_gradients`` takes one optimizer step. ``fit`` runs
+that step over the shuffled batches, with a progress bar, and evaluates after
+each epoch.
 
-Result at the defaults: 0.98 test accuracy on the 359 test images after 10
-epochs (0.9833 in one run; about a minute on two CPU cores, most of it
+Result at the defaults: 0.99 test accuracy on the 359 test images after 10
+epochs (0.9889 in one run; about a minute on two CPU cores, most of it
 compilation).
 
 Run:  python examples/cnn_classifier.py [--epochs 10] [--out examples/out]
@@ -19,13 +21,12 @@ Run:  python examples/cnn_classifier.py [--epochs 10] [--out examples/out]
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from _common import Timer, parser, pyplot, save
 
 import minijax.nn as nn
 import minijax.optim as optax
 from minijax import data
-from minijax.train import TrainState
+from minijax.train import TrainState, fit
 
 
 class SingleLayerCNN(nn.Module):
@@ -91,20 +92,30 @@ def main():
         apply_fn=model.apply, params=variables["params"], tx=optax.adam(args.lr)
     )
 
-    history = []
-    rng = np.random.default_rng(args.seed)
-    n, bs = len(x_train), args.batch_size
+    # The loop: `fit` walks the shuffled batches through the hand-written step, with a
+    # progress bar, and evaluates the test accuracy after each epoch.
+    def step(state, batch):
+        state, loss = train_step(state, *batch)
+        return state, {"loss": loss}
+
+    def eval_step(state, batch):
+        return {"accuracy": accuracy(state, *batch)}
+
     with Timer("train"):
-        for epoch in range(1, epochs + 1):
-            order = rng.permutation(n)
-            losses = []
-            for i in range(0, n - bs + 1, bs):  # drop the last partial batch: one shape
-                idx = order[i : i + bs]
-                state, loss = train_step(state, x_train[idx], labels_train[idx])
-                losses.append(float(loss))
-            acc = float(accuracy(state, x_test, labels_test))
-            history.append((np.mean(losses), acc))
-            print(f"epoch {epoch:2d}: loss {np.mean(losses):.4f}  test accuracy {acc:.4f}")
+        state, log = fit(
+            state,
+            (x_train, labels_train),
+            train_step=step,
+            epochs=epochs,
+            batch_size=args.batch_size,
+            drop_last=True,  # one batch shape: one compilation
+            key=args.seed,
+            eval_data=(x_test, labels_test),
+            eval_step=eval_step,
+        )
+    history = list(zip(log.epoch["loss"], log.eval["accuracy"], strict=True))
+    for epoch, (loss, acc) in enumerate(history, start=1):
+        print(f"epoch {epoch:2d}: loss {loss:.4f}  test accuracy {acc:.4f}")
 
     print(f"final test accuracy: {history[-1][1]:.4f}")
 
