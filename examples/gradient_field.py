@@ -6,6 +6,10 @@ returns the gradient vector (dh/dx1, dh/dx2); ``jax.jit`` compiles it; ``jax.vma
 evaluates it on a whole grid at once. The result is checked against the
 derivative worked out by hand, (2 cos x1 sin x2, 2 sin x1 cos x2).
 
+Result: `grad h(0.5, 1.0) = (1.476920, 0.518069)`, and over the 25x25 grid jax's
+gradient equals the hand-derived one exactly (`max |jax.grad - exact| = 0.00e+00`);
+the figure shows the surface and the arrows of the gradient field, pointing uphill.
+
 Run:  python examples/gradient_field.py [--grid 25] [--out examples/out]
 """
 
