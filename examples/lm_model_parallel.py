@@ -23,6 +23,11 @@ one plus one).
 
 On a CPU it simulates 8 devices (`--xla_force_host_platform_device_count=8`).
 
+Result at the defaults (about 20 seconds on two CPU cores): one step on the 8-device
+mesh equals the single-device step (loss 4.516536 vs 4.516535, largest difference in
+the new state 6.0e-08: the sums are reduced in another order), and after 60 steps the
+loss is 0.296 nats per token (uniform guessing: ln 64 = 4.159).
+
 Run:  python examples/lm_model_parallel.py [--steps 60]
 """
 
