@@ -1,12 +1,12 @@
-"""minijax.nn: flax.linen rebuilt from scratch. Use it as ``import minijax.nn as nn``.
+"""minijax.nn: flax.linen rebuilt from scratch. Use it as `import minijax.nn as nn`.
 
-* :class:`Module`, :func:`compact`, :func:`nowrap`, :func:`merge_param`: the module
-  system (``module.py``), on the variable store of ``scope.py``.
-* ``initializers``, activations (``relu``, ``gelu``, ``softmax``, ...).
-* Layers: :class:`Dense`, :class:`Embed`, :class:`Dropout`, :class:`Sequential`,
-  :class:`MLP`; ``Conv`` / ``ConvTranspose``; ``BatchNorm``, ``LayerNorm``,
-  ``RMSNorm``, ``GroupNorm``; attention (``MultiHeadDotProductAttention``,
-  ``dot_product_attention``, masks); recurrent cells and ``RNN``; pooling
+* `Module`, `compact`, `nowrap`, `merge_param`: the module
+  system (`module.py`), on the variable store of `scope.py`.
+* `initializers`, activations (`relu`, `gelu`, `softmax`, ...).
+* Layers: `Dense`, `Embed`, `Dropout`, `Sequential`,
+  `MLP`; `Conv` / `ConvTranspose`; `BatchNorm`, `LayerNorm`,
+  `RMSNorm`, `GroupNorm`; attention (`MultiHeadDotProductAttention`,
+  `dot_product_attention`, masks); recurrent cells and `RNN`; pooling
   functions; and `tabulate` (`summary.py`).
 """
 

@@ -22,7 +22,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    # ``minijax.testing.strategies`` needs Hypothesis (a test-only dependency), so it is
+    # `minijax.testing.strategies` needs Hypothesis (a test-only dependency), so it is
     # imported on first use rather than with minijax.testing.
     if name == "strategies":
         import importlib
