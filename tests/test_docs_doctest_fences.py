@@ -61,3 +61,21 @@ def test_the_package_docstrings_keep_their_text_and_every_example_is_fenced():
                 inside = False
             elif line.lstrip().startswith(">>>"):
                 assert inside, (test.name, line)
+
+
+def test_rest_math_blocks_and_roles_become_markdown():
+    rst = griffe_doctests.rst_leftovers
+    text = (
+        "Normalize:\n\n.. math::\n    \\mu = E[x], \\quad\n    y = \\frac{x - \\mu}{\\sigma}\n\n"
+        "and :func:`apply_updates` adds :math:`u`.\n"
+    )
+    assert rst(text) == (
+        "Normalize:\n\n$$\n\\mu = E[x], \\quad\ny = \\frac{x - \\mu}{\\sigma}\n$$\n\n"
+        "and `apply_updates` adds $u$.\n"
+    )
+    # a one-line block directly followed by text gets its own paragraph
+    assert rst("    .. math:: \\ell = -\\log p\n    Next.") == (
+        "    $$\n    \\ell = -\\log p\n    $$\n\n    Next."
+    )
+    plain = "Markdown already: $x$ and `Dense`.\n"
+    assert rst(plain) == plain
