@@ -8,9 +8,10 @@ tables, pre-norm blocks of ``LayerNorm -> SelfAttention`` (with
 ``LayerNorm`` and a ``Dense`` to the vocabulary. It learns to predict the next
 character of a short built-in text (Shakespeare's sonnet 18) with
 ``softmax_cross_entropy_with_integer_labels`` and ``adamw``, and then writes a
-few lines, one character at a time.
+few lines, one character at a time. `fit` runs the training steps with a
+progress bar.
 
-Result at the defaults: the training loss falls to 0.13 nats per character
+Result at the defaults: the training loss falls to 0.11 nats per character
 (uniform guessing is ln(40) = 3.69), and the samples begin with the sonnet's
 opening lines.
 
@@ -24,7 +25,7 @@ from _common import Timer, parser, pyplot, save
 
 import minijax.nn as nn
 import minijax.optim as optax
-from minijax.train import TrainState
+from minijax.train import TrainState, fit
 
 TEXT = """Shall I compare thee to a summer's day?
 Thou art more lovely and more temperate:
@@ -117,14 +118,23 @@ def main():
         loss, grads = jax.value_and_grad(loss_fn)(state.params)
         return state.apply_gradients(grads=grads), loss
 
-    losses = []
+    # `fit` runs the steps with a progress bar. A batch is a key (the step draws its own
+    # windows), and an "epoch" is a sixth of the steps, each with fresh keys.
+    rounds = 6 if steps >= 6 else 1
+
+    def batch_keys(epoch):
+        return jax.random.split(jax.random.fold_in(key, epoch), steps // rounds)
+
+    def step(state, batch_key):
+        state, loss = train_step(state, batch_key)
+        return state, {"loss": loss}
+
     with Timer("train"):
-        for step in range(1, steps + 1):
-            key, batch_key = jax.random.split(key)
-            state, loss = train_step(state, batch_key)
-            losses.append(float(loss))
-            if step % max(1, steps // 6) == 0 or step == steps:
-                print(f"step {step:4d}: loss {np.mean(losses[-20:]):.3f}")
+        state, history = fit(state, batch_keys, train_step=step, epochs=rounds)
+    losses = history.step["loss"]
+    per_round = steps // rounds
+    for epoch, loss in enumerate(history.epoch["loss"], start=1):
+        print(f"step {epoch * per_round:4d}: loss {loss:.3f} (mean of its {per_round} steps)")
     print(f"final loss: {np.mean(losses[-20:]):.3f} (uniform guessing: {np.log(V):.3f})")
 
     @jax.jit
