@@ -155,8 +155,9 @@ def float_arrays(
       shape: a shape, an int (a vector), a strategy of shapes, or ``None`` for
         :func:`shapes` with its defaults.
       dtype: ``float32`` (default), ``float64``, ``float16`` or ``bfloat16``.
-      min_value, max_value: the closed range of every element. The default
-        ``[-2, 2]`` keeps ``exp``, ``tanh`` and products of a few elements tame.
+      min_value: the lower end of the closed range of every element. The default
+        range ``[-2, 2]`` keeps ``exp``, ``tanh`` and products of a few elements tame.
+      max_value: the upper end of that range.
       away_from: kinks (``0.0`` for ``relu``/``abs``): every element is at least
         ``margin`` away from each, *after* rounding to ``dtype``.
       margin: the distance from the kinks; it must exceed the finite-difference
