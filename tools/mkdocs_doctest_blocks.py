@@ -52,7 +52,7 @@ class _Sessions(Preprocessor):
 class DoctestBlocks(Extension):
     """The Markdown extension: registered before the fenced-code preprocessor."""
 
-    def extendMarkdown(self, md: Markdown) -> None:  # noqa: N802 (Markdown's API)
+    def extendMarkdown(self, md: Markdown) -> None:
         md.preprocessors.register(_Sessions(md), "doctest_blocks", 40)
 
 
