@@ -724,7 +724,8 @@ def check_grads(
         and VJP functions (second derivatives), as ``jax.test_util.check_grads``.
       modes: any of ``"fwd"`` (``jax.jvp``) and ``"rev"`` (``jax.vjp``).
       eps: relative finite-difference step; ``h = eps * max(1, max|x|)``.
-      rtol, atol: tolerances; ``None`` uses the defaults for the comparison dtype.
+      rtol: relative tolerance; ``None`` uses the default for the comparison dtype.
+      atol: absolute tolerance; ``None`` uses the default for the comparison dtype.
       jit: evaluate ``f``, its JVP and its VJP in one ``jax.jit``-compiled program per
         level, with ``f`` vmapped over all perturbed points (so ``f`` is traced a fixed
         number of times). ``False`` calls ``f`` eagerly, once per point, with jax
