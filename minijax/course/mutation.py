@@ -11,7 +11,9 @@
 """
 
 import ast
+import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +23,7 @@ from minijax.course.manifest import Assignment
 
 if TYPE_CHECKING:
     from minijax.course.grade import TaskScore
+    from minijax.course.mutants import Mutant
 
 __all__ = ["MutationReport", "check_test_sources", "grade_property_tests", "run_mutants"]
 
@@ -80,22 +83,36 @@ def _student_files(submission: Path, a: Assignment) -> list[Path]:
 
 
 def run_mutants(work: Path, files: list[str], target_tasks: list[str], *,
-                timeout: float = 60.0) -> tuple[list[runner.Outcome], dict[str, bool]]:
-    """Run `files` on the reference in `work`, then on each mutant of `target_tasks`."""
+                timeout: float = 60.0, workers: int | None = None,
+                only: list[str] | None = None) -> tuple[list[runner.Outcome], dict[str, bool]]:
+    """Run `files` on the reference in `work`, then on each mutant of `target_tasks`.
+
+    Mutants run `workers` at a time (default: the CPU count, at most 4), each in its
+    own copy of `work`. `only`: the ids of the mutants to run (default: all).
+    """
     from minijax.course.mutants import apply_mutant, mutants_for
 
     baseline = runner.run_tests(work, files, timeout=timeout)
     caught: dict[str, bool] = {}
     if not baseline or not all(o.passed for o in baseline):
         return baseline, caught
-    for m in mutants_for(target_tasks):
-        original = apply_mutant(work, m)
+    chosen = [m for m in mutants_for(target_tasks) if only is None or m.id in only]
+
+    def one(m: "Mutant") -> bool:
+        copy = tree.temp_tree("minijax-mutant-")
         try:
-            outcomes = runner.run_tests(work, files, timeout=timeout)
+            shutil.copytree(work, copy, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns(".hypothesis", "__pycache__"))
+            apply_mutant(copy, m)
+            outcomes = runner.run_tests(copy, files, timeout=timeout)
+            return any(not o.passed and o.kind in ("assertion", "library") for o in outcomes)
         finally:
-            (work / m.file).write_text(original, encoding="utf-8")
-        caught[m.id] = any(not o.passed and o.kind in ("assertion", "library")
-                           for o in outcomes)
+            shutil.rmtree(copy, ignore_errors=True)
+
+    n = workers or min(4, os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        for m, hit in zip(chosen, pool.map(one, chosen), strict=True):
+            caught[m.id] = hit
     return baseline, caught
 
 
