@@ -107,7 +107,8 @@ def run_tests(tree: Path, files: list[str], *, timeout: float = 60.0,
                     current = (r["nodeid"], r["time"])
                 elif r["event"] == "result":
                     done.add(r["nodeid"])
-                    _merge(results, _function(r["nodeid"]), r["outcome"], r.get("kind", ""),
+                    status = "timeout" if r.get("kind") == "timeout" else r["outcome"]
+                    _merge(results, _function(r["nodeid"]), status, r.get("kind", ""),
                            r.get("message", ""))
                     if current and current[0] == r["nodeid"]:
                         current = None
