@@ -4,6 +4,7 @@ shortcut, a test that runs over its limit, edits outside the regions, and a muta
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,19 @@ def test_a_crafted_submission(rel: Path, tmp_path: Path) -> None:
     assert by["A1.3"].score == by["A1.3"].points, grade.format_report(r)
     assert 0 < by["A1.4"].score < by["A1.4"].points, grade.format_report(r)
     assert manifest.assignment("A1").points == r.max_score
+
+
+def test_the_students_check_reports_public_tests_only(rel: Path, tmp_path: Path) -> None:
+    from minijax.course.check import check
+
+    text, ok = check("A1.4", rel)
+    assert not ok and "public 0/1 passed; hidden tests run on submission" in text, text
+    assert "all tests passed" not in text.lower()
+    work = tmp_path / "work"
+    subprocess.run(["git", "clone", "-q", str(rel), str(work)], check=True)
+    loss = work / "minijax/losses.py"
+    ref = (tree.library_root() / "losses.py").read_text()
+    loss.write_text(regions.replace_bodies(loss.read_text(), "A1.4",
+                                           regions.region_bodies(ref, "A1.4")))
+    text, ok = check("A1.4", work)
+    assert ok and "public 1/1 passed; hidden tests run on submission" in text, text
