@@ -60,6 +60,15 @@ def check_assignment(a: manifest.Assignment, scratch: Path) -> None:
     ok(not list(rel.rglob("*_hidden.py")) and not (rel / "minijax/course/mutants.py").exists(),
        f"{a.id}: no hidden test or mutant is shipped")
 
+    earlier = sorted(f"tests/{n}" for n in shipped if n.endswith("_public.py")
+                     and n != f"{a.suite_stem}_public.py")
+    if earlier:
+        copy = scratch / f"copy-{a.suite_stem}"
+        shutil.copytree(rel, copy, ignore=shutil.ignore_patterns(".git"))
+        outs = runner.run_tests(copy, earlier)
+        ok(bool(outs) and all(o.passed for o in outs),
+           f"{a.id}: the {len(outs)} earlier public tests pass in the release")
+
     t0 = time.time()
     untouched = grade.grade(a.id, rel)
     ok(untouched.score == 0, f"{a.id}: the untouched release scores 0 ({untouched.score:g})")

@@ -87,7 +87,7 @@ def run_mutants(work: Path, files: list[str], target_tasks: list[str], *,
                 only: list[str] | None = None) -> tuple[list[runner.Outcome], dict[str, bool]]:
     """Run `files` on the reference in `work`, then on each mutant of `target_tasks`.
 
-    Mutants run `workers` at a time (default: the CPU count, at most 4), each in its
+    Mutants run `workers` at a time (default: the CPU count, at most 2), each in its
     own copy of `work`. `only`: the ids of the mutants to run (default: all).
     """
     from minijax.course.mutants import apply_mutant, mutants_for
@@ -109,7 +109,7 @@ def run_mutants(work: Path, files: list[str], target_tasks: list[str], *,
         finally:
             shutil.rmtree(copy, ignore_errors=True)
 
-    n = workers or min(4, os.cpu_count() or 1)
+    n = workers or min(2, os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=n) as pool:
         for m, hit in zip(chosen, pool.map(one, chosen), strict=True):
             caught[m.id] = hit

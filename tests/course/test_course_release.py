@@ -75,3 +75,14 @@ def test_autograder_bundle(tmp_path: Path) -> None:
         assert need in names, need
     assert "grade A1" in z.read("run_autograder").decode()
     assert (z.getinfo("run_autograder").external_attr >> 16) & 0o111
+
+
+def test_earlier_public_tests_pass_in_the_release(a1: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from minijax.course import runner
+
+    work = tmp_path / "copy"
+    shutil.copytree(a1, work, ignore=shutil.ignore_patterns(".git"))
+    out = runner.run_tests(work, ["tests/a0_public.py"])
+    assert out and all(o.passed for o in out), [(o.name, o.message) for o in out]

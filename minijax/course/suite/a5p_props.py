@@ -55,7 +55,7 @@ def test_a5p_layernorm_of_a_constant_is_its_bias() -> None:
 
 @given(st.floats(0.5, 0.99), st.integers(0, 50))
 def test_a5p_batchnorm_running_averages(momentum: float, seed: int) -> None:
-    x = _x((16, 3), seed, 1.0)
+    x = _x((16, 3), seed, 3.0)
     layer = nn.BatchNorm(use_running_average=False, momentum=momentum)
     v = layer.init(jax.random.key(0), x)
     _, new = layer.apply(v, x, mutable=["batch_stats"])
