@@ -77,6 +77,7 @@ def dot_product_attention_weights(
     """
     query, key = promote_dtype(query, key, dtype=dtype)
     dtype = query.dtype
+    # >>> TASK A7.1
     depth = query.shape[-1]
     query = query / jnp.sqrt(depth).astype(dtype)
     logits = jnp.einsum("...qhd,...khd->...hqk", query, key, precision=precision)
@@ -85,6 +86,7 @@ def dot_product_attention_weights(
     if mask is not None:
         logits = jnp.where(mask, logits, jnp.finfo(dtype).min)  # type: ignore[no-untyped-call]
     weights = jax.nn.softmax(logits).astype(dtype)
+    # <<< TASK A7.1
     if not deterministic and dropout_rate > 0.0:
         if dropout_rng is None:
             raise ValueError(
@@ -157,8 +159,10 @@ def make_causal_mask(
     at ``i`` does not depend on inputs after ``i``. Only ``x.shape`` is used; the
     result has shape ``(1,) * extra_batch_dims + (*batch, 1, length, length)``.
     """
+    # >>> TASK A7.2
     idxs = jnp.broadcast_to(jnp.arange(x.shape[-1], dtype=jnp.int32), x.shape)
     return make_attention_mask(idxs, idxs, jnp.greater_equal, extra_batch_dims, dtype)
+    # <<< TASK A7.2
 
 
 @typed

@@ -76,6 +76,7 @@ class BatchNorm(Module):
         ra_mean = self.variable("batch_stats", "mean", jnp.zeros, feature_shape, jnp.float32)
         ra_var = self.variable("batch_stats", "var", jnp.ones, feature_shape, jnp.float32)
 
+        # >>> TASK A5.3
         if use_running_average:
             mean, var = ra_mean.value, ra_var.value
         else:
@@ -86,6 +87,7 @@ class BatchNorm(Module):
             if not initializing:
                 ra_mean.value = self.momentum * ra_mean.value + (1 - self.momentum) * mean
                 ra_var.value = self.momentum * ra_var.value + (1 - self.momentum) * var
+        # <<< TASK A5.3
 
         return normalize(
             self, x, mean, var, reduction_axes, feature_axes, self.dtype, self.param_dtype,

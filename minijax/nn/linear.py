@@ -64,6 +64,7 @@ class Dense(Module):
     @typed
     def __call__(self, inputs: Num[ArrayIn, "*batch in"]) -> Inexact[Array, "*batch features"]:
         """Apply the affine map to the last axis of ``inputs``."""
+        # >>> TASK A4.3
         kernel = self.param(
             "kernel", self.kernel_init, (jnp.shape(inputs)[-1], self.features), self.param_dtype
         )
@@ -79,6 +80,7 @@ class Dense(Module):
         if bias is not None:
             y = y + jnp.reshape(bias, (1,) * (y.ndim - 1) + (-1,))
         return y
+        # <<< TASK A4.3
 
 
 class Embed(Module):
@@ -120,10 +122,12 @@ class Embed(Module):
                 f"Embed takes integer ids, got dtype {inputs.dtype}: cast with "
                 "x.astype(jnp.int32) (or use Dense for real-valued inputs)."
             )
+        # >>> TASK A5.6
         (embedding,) = promote_dtype(self.embedding, dtype=self.dtype, inexact=False)
         if self.num_embeddings == 1:
             return jnp.broadcast_to(embedding, (*inputs.shape, self.features))
         return jnp.take(embedding, inputs, axis=0)
+        # <<< TASK A5.6
 
     @typed
     def attend(

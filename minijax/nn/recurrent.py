@@ -65,10 +65,12 @@ def lstm_gates(
 
     where ``pre_i = W_ii x + W_hi h + b_hi`` and likewise for f, g, o.
     """
+    # >>> TASK A7.3
     i, f, o = gate_fn(pre_i), gate_fn(pre_f), gate_fn(pre_o)
     g = activation_fn(pre_g)
     new_c = f * c + i * g
     return new_c, o * activation_fn(new_c)
+    # <<< TASK A7.3
 
 
 @typed
@@ -94,10 +96,12 @@ def gru_gates(
 
     ``x_*`` are the input projections, ``h_*`` the hidden ones (``h_n`` with its bias).
     """
+    # >>> TASK A7.4
     r = gate_fn(x_r + h_r)
     z = gate_fn(x_z + h_z)
     n = activation_fn(x_n + r * h_n)
     return (1.0 - z) * n + z * h
+    # <<< TASK A7.4
 
 
 # --- cells -------------------------------------------------------------------------------

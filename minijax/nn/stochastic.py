@@ -53,6 +53,7 @@ class Dropout(Module):
             return inputs
         if self.rate == 1.0:
             return jnp.zeros_like(inputs)
+        # >>> TASK A5.4
         keep = 1.0 - self.rate
         if rng is None:
             rng = self.make_rng(self.rng_collection)
@@ -62,3 +63,4 @@ class Dropout(Module):
         mask = jax.random.bernoulli(rng, p=keep, shape=mask_shape)
         mask = jnp.broadcast_to(mask, inputs.shape)
         return lax.select(mask, inputs / keep, jnp.zeros_like(inputs))
+        # <<< TASK A5.4

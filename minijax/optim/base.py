@@ -152,6 +152,7 @@ def apply_updates(params: Params, updates: Updates) -> Params:
     leaf shapes) raises a ``TypeError`` naming the first differing path, where
     ``p + u`` would otherwise fail obscurely or broadcast silently.
     """
+    # >>> TASK A3.1
     check_shapes_match(params, updates, "params", "updates")
     return jax.tree.map(
         lambda p, u: None if p is None else jnp.asarray(p + u).astype(jnp.asarray(p).dtype),
@@ -159,3 +160,4 @@ def apply_updates(params: Params, updates: Updates) -> Params:
         updates,
         is_leaf=lambda x: x is None,
     )
+    # <<< TASK A3.1

@@ -69,11 +69,13 @@ def chain(*transforms: GradientTransformation) -> GradientTransformationExtraArg
                 f"chain of {len(transforms)} transformations got a state with {len(state)} "
                 "entries: pass the state returned by this chain's init."
             )
+        # >>> TASK A3.4
         new_state = []
         for tx, inner_state in zip(transforms, state, strict=True):
             updates, inner_state = call_update(tx, updates, inner_state, params, extra_args)
             new_state.append(inner_state)
         return updates, tuple(new_state)
+        # <<< TASK A3.4
 
     return GradientTransformationExtraArgs(init_fn, update_fn)
 

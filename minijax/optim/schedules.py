@@ -117,6 +117,7 @@ def exponential_decay(
     clip_fn = jnp.maximum if decay_rate < 1.0 else jnp.minimum
 
     def schedule(count: Any) -> Any:
+        # >>> TASK A3.5
         steps = count - transition_begin
         p = steps / transition_steps
         if staircase:
@@ -125,6 +126,7 @@ def exponential_decay(
         if end_value is not None:
             value = clip_fn(value, end_value)
         return value
+        # <<< TASK A3.5
 
     return schedule
 

@@ -178,6 +178,7 @@ def trace(
         del params
         check_tree_match(state.trace, updates, _FROM_INIT, "updates", none_is_leaf=True)
 
+        # >>> TASK A3.2
         def step(g: Any, t: Any) -> Any:
             return g + decay * t
 
@@ -189,6 +190,7 @@ def trace(
         )
         updates = jax.tree.map(step, updates, new_trace) if nesterov else new_trace
         return updates, TraceState(trace=tree_cast(new_trace, accumulator_dtype))
+        # <<< TASK A3.2
 
     return GradientTransformation(init_fn, update_fn)
 
@@ -238,6 +240,7 @@ def scale_by_adam(
     ) -> tuple[Updates, ScaleByAdamState]:
         del params
         check_tree_match(state.nu, updates, _FROM_INIT, "updates", none_is_leaf=True)
+        # >>> TASK A3.3
         mu = update_moment(updates, state.mu, b1, 1)
         nu = update_moment(updates, state.nu, b2, 2)
         count = safe_increment(state.count)
@@ -259,6 +262,7 @@ def scale_by_adam(
         mu = tree_cast(mu, mu_dtype)
         nu = tree_cast_like(nu, state.nu)
         return updates, ScaleByAdamState(count=count, mu=mu, nu=nu)
+        # <<< TASK A3.3
 
     return GradientTransformation(init_fn, update_fn)
 

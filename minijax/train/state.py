@@ -94,11 +94,13 @@ class TrainState(struct.PyTreeNode):
         Extra keyword arguments replace other fields in the same new state (e.g.
         `batch_stats=new_stats` for a subclass that has that field).
         """
+        # >>> TASK A6.1
         updates, new_opt_state = self.tx.update(grads, self.opt_state, self.params)
         new_params = apply_updates(self.params, updates)
         return self.replace(
             step=self.step + 1, params=new_params, opt_state=new_opt_state, **kwargs
         )
+        # <<< TASK A6.1
 
     @classmethod
     def create(

@@ -93,6 +93,7 @@ def train_step_fn(
         raise ValueError("returns_state_updates=True needs has_aux=True.")
 
     def step(state: Any, batch: Any) -> tuple[Any, Metrics]:
+        # >>> TASK A6.2
         def objective(params: Any) -> Any:
             return loss_fn(params, state, batch)
 
@@ -104,6 +105,7 @@ def train_step_fn(
             metrics, updates = {}, {}
         new_state = state.apply_gradients(grads=grads, **updates)
         return new_state, {"loss": loss, **metrics}
+        # <<< TASK A6.2
 
     return step
 
