@@ -124,7 +124,7 @@ from minijax.nn.attention import (
     make_causal_mask,
 )
 from minijax.nn.conv import Conv, ConvTranspose
-from minijax.nn.normalization import GroupNorm, LayerNorm, RMSNorm
+from minijax.nn.normalization import GroupNorm, InstanceNorm, LayerNorm, RMSNorm
 from minijax.nn.pooling import avg_pool, max_pool, min_pool, pool
 from minijax.nn.recurrent import RNN, GRUCell, LSTMCell, RNNCellBase
 
@@ -135,6 +135,7 @@ __all__ += [
     "DenseGeneral",
     "GRUCell",
     "GroupNorm",
+    "InstanceNorm",
     "LSTMCell",
     "LayerNorm",
     "MultiHeadAttention",

@@ -115,6 +115,12 @@ CASES: list[Case] = [
     Case("RMSNorm", lambda nn: nn.RMSNorm(use_scale=False, epsilon=1e-3), _img(2, 2, 3, 4)),
     Case("GroupNorm", lambda nn: nn.GroupNorm(num_groups=2), _img(2, 3, 3, 4)),
     Case("GroupNorm", lambda nn: nn.GroupNorm(num_groups=None, group_size=3), _seq(2, 4, 6)),
+    Case("InstanceNorm", lambda nn: nn.InstanceNorm(), _img(2, 3, 3, 4)),
+    Case(
+        "InstanceNorm",
+        lambda nn: nn.InstanceNorm(feature_axes=(1, 2), use_bias=False),
+        _seq(2, 4, 3),
+    ),
     Case("Dropout", lambda nn: nn.Dropout(0.5, deterministic=False), _seq(2, 8, 8)),
     Case(
         "Dropout",
