@@ -54,7 +54,7 @@ from minijax.nn.errors import (
     UnboundModuleError,
     VariableNestingError,
 )
-from minijax.nn.linear import Dense, Embed
+from minijax.nn.linear import Dense, Einsum, Embed
 from minijax.nn.module import Module, compact, merge_param, nowrap
 from minijax.nn.stochastic import Dropout
 from minijax.nn.variable import Variable
@@ -67,6 +67,7 @@ __all__ = [
     "Dense",
     "Dropout",
     "DuplicateNameError",
+    "Einsum",
     "Embed",
     "ImmutableCollectionError",
     "MinijaxNNError",

@@ -78,6 +78,9 @@ CASES: list[Case] = [
     ),
     Case("DenseGeneral", lambda nn: nn.DenseGeneral((2, 3)), _seq(2, 3, 4)),
     Case("DenseGeneral", lambda nn: nn.DenseGeneral(5, axis=(-2, -1)), _seq(2, 3, 4)),
+    Case("DenseGeneral", lambda nn: nn.DenseGeneral(3, batch_dims=(0,)), _seq(2, 3, 4)),
+    Case("Einsum", lambda nn: nn.Einsum((4, 2, 3), "btd,dnh->btnh"), _seq(2, 3, 4)),
+    Case("Einsum", lambda nn: nn.Einsum((4, 5), "...d,df->...f", use_bias=False), _seq(1, 2, 4)),
     Case("Embed", lambda nn: nn.Embed(7, 4), lambda s: (ids(s, (2, 5), 7),)),
     Case(
         "Embed",
