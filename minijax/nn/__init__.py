@@ -12,15 +12,30 @@
 
 from minijax.nn import initializers
 from minijax.nn.activation import (
+    PReLU,
+    celu,
     elu,
     gelu,
+    glu,
+    hard_sigmoid,
+    hard_silu,
+    hard_swish,
+    hard_tanh,
     leaky_relu,
+    log_sigmoid,
     log_softmax,
+    logsumexp,
+    normalize,
+    one_hot,
     relu,
+    relu6,
+    selu,
     sigmoid,
     silu,
+    soft_sign,
     softmax,
     softplus,
+    standardize,
     swish,
     tanh,
 )
@@ -39,7 +54,7 @@ from minijax.nn.errors import (
     UnboundModuleError,
     VariableNestingError,
 )
-from minijax.nn.linear import Dense, Embed
+from minijax.nn.linear import Dense, Einsum, Embed
 from minijax.nn.module import Module, compact, merge_param, nowrap
 from minijax.nn.stochastic import Dropout
 from minijax.nn.variable import Variable
@@ -52,31 +67,47 @@ __all__ = [
     "Dense",
     "Dropout",
     "DuplicateNameError",
+    "Einsum",
     "Embed",
     "ImmutableCollectionError",
     "MinijaxNNError",
     "MissingParamError",
     "MissingRngError",
     "Module",
+    "PReLU",
     "ParamShapeError",
     "Sequential",
     "SetAttributeError",
     "UnboundModuleError",
     "Variable",
     "VariableNestingError",
+    "celu",
     "compact",
     "elu",
     "gelu",
+    "glu",
+    "hard_sigmoid",
+    "hard_silu",
+    "hard_swish",
+    "hard_tanh",
     "initializers",
     "leaky_relu",
+    "log_sigmoid",
     "log_softmax",
+    "logsumexp",
     "merge_param",
+    "normalize",
     "nowrap",
+    "one_hot",
     "relu",
+    "relu6",
+    "selu",
     "sigmoid",
     "silu",
+    "soft_sign",
     "softmax",
     "softplus",
+    "standardize",
     "swish",
     "tanh",
 ]
@@ -94,7 +125,7 @@ from minijax.nn.attention import (
     make_causal_mask,
 )
 from minijax.nn.conv import Conv, ConvTranspose
-from minijax.nn.normalization import GroupNorm, LayerNorm, RMSNorm
+from minijax.nn.normalization import GroupNorm, InstanceNorm, LayerNorm, RMSNorm
 from minijax.nn.pooling import avg_pool, max_pool, min_pool, pool
 from minijax.nn.recurrent import RNN, GRUCell, LSTMCell, RNNCellBase
 
@@ -105,6 +136,7 @@ __all__ += [
     "DenseGeneral",
     "GRUCell",
     "GroupNorm",
+    "InstanceNorm",
     "LSTMCell",
     "LayerNorm",
     "MultiHeadAttention",
