@@ -187,3 +187,51 @@ __all__ += [
     "with_logical_partitioning",
     "with_partitioning",
 ]
+
+# --- lifted transforms (transforms.py, on the scope-level core lift.py) ---
+from minijax.nn import lift, transforms  # noqa: E402
+from minijax.nn.transforms import (  # noqa: E402
+    add_metadata_axis,
+    broadcast,
+    checkpoint,
+    cond,
+    custom_vjp,
+    fold_rngs,
+    grad,
+    jit,
+    jvp,
+    map_variables,
+    named_call,
+    remat,
+    remat_scan,
+    scan,
+    switch,
+    value_and_grad,
+    vjp,
+    vmap,
+    while_loop,
+)
+
+__all__ += [
+    "add_metadata_axis",
+    "broadcast",
+    "checkpoint",
+    "cond",
+    "custom_vjp",
+    "fold_rngs",
+    "grad",
+    "jit",
+    "jvp",
+    "lift",
+    "map_variables",
+    "named_call",
+    "remat",
+    "remat_scan",
+    "scan",
+    "switch",
+    "transforms",
+    "value_and_grad",
+    "vjp",
+    "vmap",
+    "while_loop",
+]
