@@ -96,22 +96,37 @@ from minijax.nn.attention import (
 from minijax.nn.conv import Conv, ConvTranspose
 from minijax.nn.normalization import GroupNorm, LayerNorm, RMSNorm
 from minijax.nn.pooling import avg_pool, max_pool, min_pool, pool
-from minijax.nn.recurrent import RNN, GRUCell, LSTMCell, RNNCellBase
+from minijax.nn.recurrent import (
+    RNN,
+    Bidirectional,
+    ConvLSTMCell,
+    GRUCell,
+    LSTMCell,
+    MGUCell,
+    OptimizedLSTMCell,
+    RNNCellBase,
+    SimpleCell,
+)
 
 __all__ += [
     "RNN",
+    "Bidirectional",
     "Conv",
+    "ConvLSTMCell",
     "ConvTranspose",
     "DenseGeneral",
     "GRUCell",
     "GroupNorm",
     "LSTMCell",
     "LayerNorm",
+    "MGUCell",
     "MultiHeadAttention",
     "MultiHeadDotProductAttention",
+    "OptimizedLSTMCell",
     "RMSNorm",
     "RNNCellBase",
     "SelfAttention",
+    "SimpleCell",
     "avg_pool",
     "combine_masks",
     "dot_product_attention",
