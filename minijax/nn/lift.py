@@ -321,7 +321,11 @@ def vmap(
         fn: `fn(scope, *args)`.
         variable_axes: `{collection filter: axis or None}`.
         split_rngs: `{stream filter: bool}`.
-        in_axes, out_axes, axis_size, axis_name, spmd_axis_name: as in `jax.vmap`.
+        in_axes: as in `jax.vmap`.
+        out_axes: as in `jax.vmap`.
+        axis_size: the batch size, needed when no input is mapped.
+        axis_name: a name for the mapped axis.
+        spmd_axis_name: as in `jax.vmap`.
         metadata_params: passed to the partitioning boxes (`meta.add_axis`).
 
     >>> import jax, jax.numpy as jnp
@@ -470,10 +474,15 @@ def scan(
 
     Args:
         fn: the body.
-        variable_axes, variable_broadcast, variable_carry: the collections, as above.
+        variable_axes: the scanned collections, `{filter: axis}`.
+        variable_broadcast: the broadcast collections.
+        variable_carry: the carried collections.
         split_rngs: `{stream filter: bool}`.
-        in_axes, out_axes: the scan axis of each input and output (`broadcast`: none).
-        length, reverse, unroll: as in `lax.scan`.
+        in_axes: the scan axis of each input (`broadcast`: none).
+        out_axes: the scan axis of each output (`broadcast`: none).
+        length: the number of steps, needed when no input is scanned.
+        reverse: run from the last step to the first.
+        unroll: steps per loop iteration, as in `lax.scan`.
         data_transform: `(variable_groups, rng_groups) -> (variable_groups, rng_groups)`
             applied inside each step (e.g. sharding constraints).
         metadata_params: passed to the partitioning boxes (`meta.add_axis`).

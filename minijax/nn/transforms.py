@@ -486,8 +486,11 @@ def vmap(
         target: a Module class, a method or a function of a module.
         variable_axes: `{collection filter: axis or None}`.
         split_rngs: `{stream filter: bool}`.
-        in_axes, out_axes, axis_size, axis_name, spmd_axis_name: as in `jax.vmap`
-            (`in_axes` without the module itself).
+        in_axes: as in `jax.vmap`, for the arguments after the module.
+        out_axes: as in `jax.vmap`.
+        axis_size: the batch size, needed when no input is mapped.
+        axis_name: a name for the mapped axis (for `lax.psum` and friends).
+        spmd_axis_name: as in `jax.vmap`.
         metadata_params: given to partitioning boxes, e.g. `{nn.PARTITION_NAME: "batch"}`.
         methods: the methods to transform (default `__call__`).
 
@@ -533,9 +536,14 @@ def scan(
         variable_broadcast: the collections every step shares.
         variable_carry: the collections carried from step to step.
         split_rngs: `{stream filter: bool}`: a split stream gives each step its own key.
-        in_axes, out_axes: scan axis per input / output (`nn.broadcast`: not scanned).
-        length, reverse, unroll: as in `lax.scan`.
-        data_transform, metadata_params, check_constancy_invariants: as in `lift.scan`.
+        in_axes: the scan axis of each input (`nn.broadcast`: not scanned).
+        out_axes: the scan axis of each output.
+        length: the number of steps, needed when no input is scanned.
+        reverse: run from the last step to the first.
+        unroll: steps per loop iteration, as in `lax.scan`.
+        data_transform: applied to the variable and rng groups in each step.
+        metadata_params: given to partitioning boxes, e.g. `{nn.PARTITION_NAME: "layers"}`.
+        check_constancy_invariants: run the body once before the loop (see `lift.scan`).
         methods: the methods to transform (default `__call__`).
 
     >>> import jax, jax.numpy as jnp, minijax.nn as nn
