@@ -127,11 +127,23 @@ from minijax.nn.attention import (
 from minijax.nn.conv import Conv, ConvTranspose
 from minijax.nn.normalization import GroupNorm, InstanceNorm, LayerNorm, RMSNorm
 from minijax.nn.pooling import avg_pool, max_pool, min_pool, pool
-from minijax.nn.recurrent import RNN, GRUCell, LSTMCell, RNNCellBase
+from minijax.nn.recurrent import (
+    RNN,
+    Bidirectional,
+    ConvLSTMCell,
+    GRUCell,
+    LSTMCell,
+    MGUCell,
+    OptimizedLSTMCell,
+    RNNCellBase,
+    SimpleCell,
+)
 
 __all__ += [
     "RNN",
+    "Bidirectional",
     "Conv",
+    "ConvLSTMCell",
     "ConvTranspose",
     "DenseGeneral",
     "GRUCell",
@@ -139,11 +151,14 @@ __all__ += [
     "InstanceNorm",
     "LSTMCell",
     "LayerNorm",
+    "MGUCell",
     "MultiHeadAttention",
     "MultiHeadDotProductAttention",
+    "OptimizedLSTMCell",
     "RMSNorm",
     "RNNCellBase",
     "SelfAttention",
+    "SimpleCell",
     "avg_pool",
     "combine_masks",
     "dot_product_attention",
@@ -218,4 +233,52 @@ __all__ += [
     "with_logical_constraint",
     "with_logical_partitioning",
     "with_partitioning",
+]
+
+# --- lifted transforms (transforms.py, on the scope-level core lift.py) ---
+from minijax.nn import lift, transforms  # noqa: E402
+from minijax.nn.transforms import (  # noqa: E402
+    add_metadata_axis,
+    broadcast,
+    checkpoint,
+    cond,
+    custom_vjp,
+    fold_rngs,
+    grad,
+    jit,
+    jvp,
+    map_variables,
+    named_call,
+    remat,
+    remat_scan,
+    scan,
+    switch,
+    value_and_grad,
+    vjp,
+    vmap,
+    while_loop,
+)
+
+__all__ += [
+    "add_metadata_axis",
+    "broadcast",
+    "checkpoint",
+    "cond",
+    "custom_vjp",
+    "fold_rngs",
+    "grad",
+    "jit",
+    "jvp",
+    "lift",
+    "map_variables",
+    "named_call",
+    "remat",
+    "remat_scan",
+    "scan",
+    "switch",
+    "transforms",
+    "value_and_grad",
+    "vjp",
+    "vmap",
+    "while_loop",
 ]
