@@ -60,6 +60,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, str]]]] = {
             ("optax.losses", "minijax.losses"),
             ("optax.schedules", "minijax.optim.schedules"),
             ("optax.tree", "minijax.optim.tree"),
+            ("optax.tree_utils", "minijax.optim.tree_utils"),
         ],
     ),
 }

@@ -96,7 +96,7 @@ from minijax.optim.transform import (
     scale_by_stddev,
     trace,
 )
-from minijax.optim.tree import global_norm, safe_increment
+from minijax.optim.tree import global_norm
 from minijax.optim.wrappers import (
     ApplyIfFiniteState,
     InjectHyperparamsState,
@@ -107,6 +107,34 @@ from minijax.optim.wrappers import (
     inject_hyperparams,
     skip_not_finite,
 )
+
+# isort: split
+# --- trees, numerics and utilities (optax.tree, optax.tree_utils, numerics, utils) ---
+from minijax.optim import tree_utils
+from minijax.optim.numerics import (
+    safe_increment,
+    safe_int32_increment,
+    safe_norm,
+    safe_root_mean_squares,
+)
+from minijax.optim.tree_utils import (
+    tree_bias_correction as bias_correction,
+)
+from minijax.optim.tree_utils import (
+    tree_map_params,
+)
+from minijax.optim.tree_utils import (
+    tree_update_infinity_moment as update_infinity_moment,
+)
+from minijax.optim.tree_utils import (
+    tree_update_moment as update_moment,
+)
+from minijax.optim.tree_utils import (
+    tree_update_moment_per_elem_norm as update_moment_per_elem_norm,
+)
+from minijax.optim.utils import multi_normal, scale_gradient
+
+# --- end of trees, numerics and utilities ---
 
 __all__ = [
     "AddDecayedWeightsState",
@@ -169,7 +197,6 @@ __all__ = [
     "piecewise_constant_schedule",
     "polynomial_schedule",
     "rmsprop",
-    "safe_increment",
     "scale",
     "scale_by_adam",
     "scale_by_learning_rate",
@@ -191,3 +218,17 @@ __all__ = [
     "tree",
     "warmup_cosine_decay_schedule",
 ]
+__all__ += [
+    "bias_correction",
+    "multi_normal",
+    "safe_increment",
+    "safe_int32_increment",
+    "safe_norm",
+    "safe_root_mean_squares",
+    "scale_gradient",
+    "tree_map_params",
+    "tree_utils",
+    "update_infinity_moment",
+    "update_moment",
+    "update_moment_per_elem_norm",
+]  # trees, numerics and utilities
