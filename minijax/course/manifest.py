@@ -113,10 +113,10 @@ ASSIGNMENTS: tuple[Assignment, ...] = (
         _t("A1.2", "gelu", "minijax/nn/activation.py", 2,
            "approximate: x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))); exact: "
            "x/2 erfc(-x/sqrt(2))", forbidden=_NN),
-        _t("A1.3", "cross-entropy losses", "minijax/losses.py", 2,
+        _t("A1.3", "cross-entropy losses", "minijax/optim/losses/_classification.py", 2,
            "minus the sum of labels times log-probabilities over the last axis; for "
            "integer labels take the label's logit with take_along_axis"),
-        _t("A1.4", "huber_loss", "minijax/losses.py", 2,
+        _t("A1.4", "huber_loss", "minijax/optim/losses/_regression.py", 2,
            "e = |error|; 0.5 min(e, delta)^2 + delta (e - min(e, delta))"),
     ), "a1.md"),
     Assignment("A1.P", "Property tests for activations and losses", (

@@ -20,19 +20,10 @@ Modules: :mod:`~minijax.optim.base` (the interface, ``apply_updates``),
 (``chain``, ``masked``, ``multi_transform``), :mod:`~minijax.optim.wrappers`
 (``MultiSteps``, ``inject_hyperparams``, ``apply_if_finite``),
 :mod:`~minijax.optim.alias` (``sgd``, ``adam``, ...), :mod:`~minijax.optim.schedules`,
-:mod:`~minijax.optim.tree`; the losses of :mod:`minijax.losses` are re-exported here.
+:mod:`~minijax.optim.tree`, :mod:`~minijax.optim.tree_utils`, :mod:`~minijax.optim.losses`
+(optax's flat loss names, ``minijax.optim.l2_loss``, are re-exported here).
 """
 
-from minijax.losses import (
-    cosine_distance,
-    cosine_similarity,
-    huber_loss,
-    l2_loss,
-    sigmoid_binary_cross_entropy,
-    softmax_cross_entropy,
-    softmax_cross_entropy_with_integer_labels,
-    squared_error,
-)
 from minijax.optim import schedules, tree
 from minijax.optim.alias import adagrad, adam, adamw, lion, nadam, nadamw, rmsprop, sgd
 from minijax.optim.base import (
@@ -96,7 +87,7 @@ from minijax.optim.transform import (
     scale_by_stddev,
     trace,
 )
-from minijax.optim.tree import global_norm, safe_increment
+from minijax.optim.tree import global_norm
 from minijax.optim.wrappers import (
     ApplyIfFiniteState,
     InjectHyperparamsState,
@@ -107,6 +98,54 @@ from minijax.optim.wrappers import (
     inject_hyperparams,
     skip_not_finite,
 )
+
+# isort: split
+# --- trees, losses, numerics and utilities (optax.tree, .tree_utils, .losses, ...) ---
+from minijax.optim import losses, tree_utils
+from minijax.optim.losses import (
+    convex_kl_divergence,
+    cosine_distance,
+    cosine_similarity,
+    ctc_loss,
+    ctc_loss_with_forward_probs,
+    generalized_kl_divergence,
+    hinge_loss,
+    huber_loss,
+    kl_divergence,
+    l2_loss,
+    log_cosh,
+    safe_softmax_cross_entropy,
+    sigmoid_binary_cross_entropy,
+    sigmoid_focal_loss,
+    smooth_labels,
+    softmax_cross_entropy,
+    softmax_cross_entropy_with_integer_labels,
+    squared_error,
+)
+from minijax.optim.numerics import (
+    safe_increment,
+    safe_int32_increment,
+    safe_norm,
+    safe_root_mean_squares,
+)
+from minijax.optim.tree_utils import (
+    tree_bias_correction as bias_correction,
+)
+from minijax.optim.tree_utils import (
+    tree_map_params,
+)
+from minijax.optim.tree_utils import (
+    tree_update_infinity_moment as update_infinity_moment,
+)
+from minijax.optim.tree_utils import (
+    tree_update_moment as update_moment,
+)
+from minijax.optim.tree_utils import (
+    tree_update_moment_per_elem_norm as update_moment_per_elem_norm,
+)
+from minijax.optim.utils import multi_normal, scale_gradient
+
+# --- end of trees, losses, numerics and utilities ---
 
 __all__ = [
     "AddDecayedWeightsState",
@@ -149,16 +188,12 @@ __all__ = [
     "clip_by_global_norm",
     "constant_schedule",
     "cosine_decay_schedule",
-    "cosine_distance",
-    "cosine_similarity",
     "exponential_decay",
     "global_norm",
-    "huber_loss",
     "identity",
     "init_empty_state",
     "inject_hyperparams",
     "join_schedules",
-    "l2_loss",
     "linear_schedule",
     "lion",
     "masked",
@@ -169,7 +204,6 @@ __all__ = [
     "piecewise_constant_schedule",
     "polynomial_schedule",
     "rmsprop",
-    "safe_increment",
     "scale",
     "scale_by_adam",
     "scale_by_learning_rate",
@@ -181,13 +215,42 @@ __all__ = [
     "schedules",
     "set_to_zero",
     "sgd",
-    "sigmoid_binary_cross_entropy",
     "skip_not_finite",
-    "softmax_cross_entropy",
-    "softmax_cross_entropy_with_integer_labels",
-    "squared_error",
     "stateless",
     "trace",
     "tree",
     "warmup_cosine_decay_schedule",
 ]
+__all__ += [
+    "bias_correction",
+    "convex_kl_divergence",
+    "cosine_distance",
+    "cosine_similarity",
+    "ctc_loss",
+    "ctc_loss_with_forward_probs",
+    "generalized_kl_divergence",
+    "hinge_loss",
+    "huber_loss",
+    "kl_divergence",
+    "l2_loss",
+    "log_cosh",
+    "losses",
+    "multi_normal",
+    "safe_increment",
+    "safe_int32_increment",
+    "safe_norm",
+    "safe_root_mean_squares",
+    "safe_softmax_cross_entropy",
+    "scale_gradient",
+    "sigmoid_binary_cross_entropy",
+    "sigmoid_focal_loss",
+    "smooth_labels",
+    "softmax_cross_entropy",
+    "softmax_cross_entropy_with_integer_labels",
+    "squared_error",
+    "tree_map_params",
+    "tree_utils",
+    "update_infinity_moment",
+    "update_moment",
+    "update_moment_per_elem_norm",
+]  # trees, losses, numerics and utilities

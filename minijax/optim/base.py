@@ -147,13 +147,14 @@ def apply_updates(params: Params, updates: Updates) -> Params:
     r"""Return :math:`p + u` for every leaf, in the dtype of ``p`` (optax: ``apply_updates``).
 
     The sum is cast back to the parameter's dtype, so bfloat16 params stay
-    bfloat16 even when the updates are float32. ``None`` leaves of ``params``
-    stay ``None``. An ``updates`` tree that does not match ``params`` (structure or
+    bfloat16 even when the updates are float32. A ``None`` in ``params`` stays
+    ``None``, whatever its update (``apply_updates(None, u)`` is ``None``, as in
+    optax). An ``updates`` tree that does not match ``params`` (structure or
     leaf shapes) raises a ``TypeError`` naming the first differing path, where
     ``p + u`` would otherwise fail obscurely or broadcast silently.
     """
     # >>> TASK A3.1
-    check_shapes_match(params, updates, "params", "updates")
+    check_shapes_match(params, updates, "params", "updates", none_is_prefix=True)
     return jax.tree.map(
         lambda p, u: None if p is None else jnp.asarray(p + u).astype(jnp.asarray(p).dtype),
         params,
