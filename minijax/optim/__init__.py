@@ -120,6 +120,7 @@ from minijax.optim.accumulation import (
     skip_large_updates,
 )
 from minijax.optim.alias import (
+    MaskOrFn,
     adabelief,
     adadelta,
     adafactor,
@@ -144,6 +145,9 @@ from minijax.optim.alias import (
 )
 from minijax.optim.base import stateless_with_tree_map, with_extra_args_support
 from minijax.optim.clipping import (
+    AdaptiveGradClipState,
+    ClipByGlobalNormState,
+    ClipState,
     adaptive_grad_clip,
     clip_by_block_rms,
     per_example_global_norm_clip,
@@ -195,6 +199,7 @@ from minijax.optim.noise import (
     AddNoiseState,
     add_noise,
 )
+from minijax.optim.normalize import centralize, normalize_by_update_norm
 from minijax.optim.optimistic import (
     ScaleByOptimisticGradientState,
     scale_by_optimistic_gradient,
@@ -217,6 +222,7 @@ from minijax.optim.sign import (
     scale_by_sign,
 )
 from minijax.optim.trust_ratio import (
+    ScaleByTrustRatioState,
     scale_by_param_block_norm,
     scale_by_param_block_rms,
     scale_by_trust_ratio,
@@ -233,11 +239,14 @@ from minijax.optim.wrappers import (
 # ---- end of the optimizer zoo
 
 __all__ = [
+    "AdaptiveGradClipState",
     "AddDecayedWeightsState",
     "AddNoiseState",
     "ApplyEvery",
     "ApplyIfFiniteState",
     "BacktrackingLinesearchInfo",
+    "ClipByGlobalNormState",
+    "ClipState",
     "ConditionallyMaskState",
     "ConditionallyTransformState",
     "EmaState",
@@ -249,6 +258,7 @@ __all__ = [
     "InjectStatefulHyperparamsState",
     "LookaheadParams",
     "LookaheadState",
+    "MaskOrFn",
     "MaskedNode",
     "MaskedState",
     "MultiSteps",
@@ -277,6 +287,7 @@ __all__ = [
     "ScaleByRssState",
     "ScaleBySM3State",
     "ScaleByScheduleState",
+    "ScaleByTrustRatioState",
     "ScaleState",
     "Schedule",
     "StatefulSchedule",
@@ -301,6 +312,7 @@ __all__ = [
     "apply_every",
     "apply_if_finite",
     "apply_updates",
+    "centralize",
     "chain",
     "clip",
     "clip_by_block_rms",
@@ -338,6 +350,7 @@ __all__ = [
     "nadamw",
     "named_chain",
     "noisy_sgd",
+    "normalize_by_update_norm",
     "novograd",
     "optimistic_adam_v2",
     "optimistic_gradient_descent",

@@ -49,6 +49,7 @@ from minijax.optim.transform import (
 from minijax.optim.trust_ratio import scale_by_param_block_rms, scale_by_trust_ratio
 
 __all__ = [
+    "MaskOrFn",
     "adabelief",
     "adadelta",
     "adafactor",

@@ -11,6 +11,7 @@ import jax.numpy as jnp
 
 from minijax.optim.base import (
     NO_PARAMS_MSG,
+    EmptyState,
     GradientTransformation,
     OptState,
     Params,
@@ -20,6 +21,9 @@ from minijax.optim.base import (
 from minijax.optim.tree import global_norm
 
 __all__ = [
+    "AdaptiveGradClipState",
+    "ClipByGlobalNormState",
+    "ClipState",
     "adaptive_grad_clip",
     "clip_by_block_rms",
     "per_example_global_norm_clip",
@@ -27,6 +31,14 @@ __all__ = [
     "unitwise_clip",
     "unitwise_norm",
 ]
+
+
+ClipState = EmptyState
+"""The (empty) state of `clip` (optax: `ClipState`)."""
+ClipByGlobalNormState = EmptyState
+"""The (empty) state of `clip_by_global_norm` (optax: `ClipByGlobalNormState`)."""
+AdaptiveGradClipState = EmptyState
+"""The (empty) state of `adaptive_grad_clip` (optax: `AdaptiveGradClipState`)."""
 
 
 def clip_by_block_rms(threshold: Any) -> GradientTransformation:

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 
 from minijax.optim.base import (
     NO_PARAMS_MSG,
+    EmptyState,
     GradientTransformation,
     OptState,
     Params,
@@ -20,7 +21,15 @@ from minijax.optim.base import (
     init_empty_state,
 )
 
-__all__ = ["scale_by_param_block_norm", "scale_by_param_block_rms", "scale_by_trust_ratio"]
+__all__ = [
+    "ScaleByTrustRatioState",
+    "scale_by_param_block_norm",
+    "scale_by_param_block_rms",
+    "scale_by_trust_ratio",
+]
+
+ScaleByTrustRatioState = EmptyState
+"""The (empty) state of `scale_by_trust_ratio` (optax: `ScaleByTrustRatioState`)."""
 
 
 def _safe_norm(x: jax.Array, min_norm: Any) -> jax.Array:
