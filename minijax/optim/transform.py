@@ -448,16 +448,34 @@ class ScaleByLionState(NamedTuple):
     mu: Updates
 
 
-def scale_by_lion(b1: Any = 0.9, b2: Any = 0.99, mu_dtype: Any = None) -> GradientTransformation:
-    r"""Lion's sign update (optax: ``scale_by_lion``, ``mode="hard"``):
+def scale_by_lion(
+    b1: Any = 0.9,
+    b2: Any = 0.99,
+    mu_dtype: Any = None,
+    *,
+    mode: str = "hard",
+    smooth_beta: float = 1.0,
+) -> GradientTransformation:
+    r"""Lion's sign update (optax: ``scale_by_lion``):
 
     .. math::
-        u = \operatorname{sign}\big((1-\beta_1)\, g + \beta_1 m\big), \qquad
+        x = (1-\beta_1)\, g + \beta_1 m, \qquad
+        u = \operatorname{sign}(x), \qquad
         m \leftarrow (1-\beta_2)\, g + \beta_2 m
 
     (the update uses the *old* momentum; ``mu`` is stored in ``mu_dtype``).
+    ``mode="smooth"`` takes :math:`u = \tanh(\beta_s x)` instead of the sign,
+    ``mode="refined"`` keeps :math:`x` where :math:`|x| < 1` and its sign elsewhere.
     """
     mu_dtype = _canonical_dtype(mu_dtype)
+    signs: dict[str, Callable[[Any], Any]] = {
+        "hard": jnp.sign,
+        "smooth": lambda x: jnp.tanh(smooth_beta * x),
+        "refined": lambda x: jnp.where(jnp.abs(x) < 1.0, x, jnp.sign(x)),
+    }
+    if mode not in signs:
+        raise ValueError(f"Unknown lion mode {mode!r}: use one of {sorted(signs)}.")
+    sign = signs[mode]
 
     def init_fn(params: Params) -> ScaleByLionState:
         return ScaleByLionState(count=_zero_count(), mu=tree_zeros_like(params, dtype=mu_dtype))
@@ -467,9 +485,7 @@ def scale_by_lion(b1: Any = 0.9, b2: Any = 0.99, mu_dtype: Any = None) -> Gradie
     ) -> tuple[Updates, ScaleByLionState]:
         del params
         check_tree_match(state.mu, updates, _FROM_INIT, "updates", none_is_leaf=True)
-        new_updates = jax.tree.map(
-            lambda g, m: jnp.sign((1.0 - b1) * g + b1 * m), updates, state.mu
-        )
+        new_updates = jax.tree.map(lambda g, m: sign((1.0 - b1) * g + b1 * m), updates, state.mu)
         mu = tree_cast(update_moment(updates, state.mu, b2, 1), mu_dtype)
         return new_updates, ScaleByLionState(count=safe_increment(state.count), mu=mu)
 
