@@ -74,6 +74,13 @@ class TrainState(struct.PyTreeNode):
 
         Extra keyword arguments replace other fields in the same new state (e.g.
         ``batch_stats=new_stats`` for a subclass that has that field).
+
+        NaN or infinite gradients are applied as they are, as in flax: the
+        parameters (and e.g. Adam's moments) become NaN and stay NaN; nothing is
+        checked inside a jitted step. To skip such steps, wrap the optimizer:
+        ``tx = optim.apply_if_finite(tx, max_consecutive_errors=10)``; to find where
+        the NaN comes from, run a step under ``minijax.debug.debug_nans()``;
+        :func:`~minijax.train.fit` stops at the first non-finite loss by default.
         """
         updates, new_opt_state = self.tx.update(grads, self.opt_state, self.params)
         new_params = apply_updates(self.params, updates)
