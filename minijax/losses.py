@@ -17,7 +17,29 @@ logits of any size.
 import jax
 import jax.numpy as jnp
 
-from minijax.typing import Array, ArrayLike, Float, Int, Real, ScalarLike, typed
+from minijax.typing import (
+    Array,
+    ArrayLike,
+    Float,
+    Int,
+    Real,
+    ScalarLike,
+    check_dtype,
+    check_same_shape,
+    typed,
+)
+
+_SQUEEZE = "give both the same shape, e.g. predictions.squeeze(-1) or targets[:, None]"
+
+
+def _check_pair(where: str, predictions: ArrayLike, targets: ArrayLike | None) -> None:
+    """Static checks that stay on with MINIJAX_TYPECHECK=0 (they cost nothing)."""
+    check_dtype(
+        where, "predictions", predictions, "fc", "a float array", "predictions.astype(float)"
+    )
+    if targets is not None:
+        check_same_shape(where, "predictions", predictions, "targets", targets, _SQUEEZE)
+
 
 __all__ = [
     "cosine_distance",
@@ -37,6 +59,7 @@ def squared_error(
 ) -> Float[Array, "*shape"]:
     r"""Squared error :math:`(\hat y - y)^2` (optax: ``squared_error``).
     Without ``targets``, :math:`\hat y^2`."""
+    _check_pair("squared_error", predictions, targets)
     predictions = jnp.asarray(predictions)
     errors = predictions if targets is None else predictions - targets
     return errors**2
@@ -47,6 +70,7 @@ def l2_loss(
     predictions: Float[ArrayLike, "*shape"], targets: Float[ArrayLike, "*shape"] | None = None
 ) -> Float[Array, "*shape"]:
     r"""Half the squared error, :math:`\tfrac12 (\hat y - y)^2` (optax: ``l2_loss``)."""
+    _check_pair("l2_loss", predictions, targets)
     return 0.5 * squared_error(predictions, targets)
 
 
@@ -62,6 +86,7 @@ def huber_loss(
     .. math:: e = |\hat y - y|, \qquad
               \ell = \tfrac12 \min(e, \delta)^2 + \delta\,(e - \min(e, \delta))
     """
+    _check_pair("huber_loss", predictions, targets)
     predictions = jnp.asarray(predictions)
     errors = predictions if targets is None else predictions - targets
     abs_errors = jnp.abs(errors)
@@ -79,6 +104,23 @@ def softmax_cross_entropy(
 
     .. math:: \ell = -\sum_c y_c \log \operatorname{softmax}(z)_c
     """
+    check_dtype(
+        "softmax_cross_entropy",
+        "labels",
+        labels,
+        "fc",
+        "float probabilities per class",
+        "for integer class ids use softmax_cross_entropy_with_integer_labels, or one-hot "
+        "them: jax.nn.one_hot(labels, num_classes)",
+    )
+    check_same_shape(
+        "softmax_cross_entropy",
+        "logits",
+        logits,
+        "labels",
+        labels,
+        "labels must be (*batch, classes) like logits: one-hot encode integer labels",
+    )
     log_probs = jax.nn.log_softmax(jnp.asarray(logits), axis=-1)
     return -(labels * log_probs).sum(axis=-1)
 
@@ -92,6 +134,23 @@ def softmax_cross_entropy_with_integer_labels(
 
     .. math:: \ell = \log \sum_c e^{z_c} - z_y
     """
+    where = "softmax_cross_entropy_with_integer_labels"
+    check_dtype(
+        where,
+        "labels",
+        labels,
+        "iu",
+        "integer class ids",
+        "labels.astype(jnp.int32); for one-hot or soft labels use softmax_cross_entropy",
+    )
+    check_same_shape(
+        where,
+        "logits.shape[:-1]",
+        jax.ShapeDtypeStruct(jnp.shape(logits)[:-1], jnp.float32),  # type: ignore[no-untyped-call]
+        "labels",
+        labels,
+        "one integer label per example: labels of shape logits.shape[:-1]",
+    )
     logits = jnp.asarray(logits)
     labels = jnp.asarray(labels)
     label_logits = jnp.take_along_axis(logits, labels[..., None], axis=-1)[..., 0]
@@ -107,6 +166,7 @@ def sigmoid_binary_cross_entropy(
 
     .. math:: \ell = -y \log \sigma(z) - (1 - y) \log \sigma(-z)
     """
+    check_same_shape("sigmoid_binary_cross_entropy", "logits", logits, "labels", labels, _SQUEEZE)
     logits = jnp.asarray(logits)
     labels = jnp.asarray(labels).astype(logits.dtype)
     return -labels * jax.nn.log_sigmoid(logits) - (1.0 - labels) * jax.nn.log_sigmoid(-logits)
