@@ -180,6 +180,17 @@ def _likely_fix(name: str, kind: str, dims: str, bound: dict[str, Any], value: A
             f"{name}.astype({cast})."
         )
     expected = _expected_shape(dims, bound)
+    tokens = dims.split()
+    if not any(t.lstrip("#_?").startswith(("*", ".")) for t in tokens) and len(tokens) == len(
+        shape
+    ):
+        for token, size in zip(tokens, shape, strict=True):
+            bound_size = bound.get(token.lstrip("#_?"))
+            if isinstance(bound_size, int) and bound_size != size:
+                return (
+                    f"axis '{token}' is {size} here but {bound_size} in the other arguments; "
+                    "make them agree."
+                )
     if expected is not None and tuple(shape) != expected:
         if len(shape) == len(expected) + 1 and shape[-1] == 1:
             return f"drop the trailing size-1 axis: {name}.squeeze(-1), shape {expected}."

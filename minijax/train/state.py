@@ -98,6 +98,13 @@ class TrainState(struct.PyTreeNode):
         **kwargs: Any,
     ) -> "TrainState":
         """A state at step 0 with ``opt_state = tx.init(params)``; ``kwargs`` fill extra fields."""
+        if not (callable(getattr(tx, "init", None)) and callable(getattr(tx, "update", None))):
+            name = getattr(tx, "__name__", type(tx).__name__)
+            raise TypeError(
+                f"TrainState.create: tx must be an optimizer (a GradientTransformation with "
+                f".init and .update), got {name!r} of type {type(tx).__name__}. Fix: call the "
+                f"factory, e.g. tx={name}(learning_rate=1e-3)."
+            )
         opt_state = tx.init(params)
         return cls(
             step=jnp.zeros((), jnp.int32),
