@@ -121,8 +121,8 @@ def debug_checks(fn: Callable[..., Any], errors: Any = None) -> Callable[..., An
     >>> try:
     ...     lookup(jnp.arange(3.0), 5)
     ... except checkify.JaxRuntimeError as e:
-    ...     print(str(e).splitlines()[0][:60])
-    out-of-bounds indexing for array of shape (3,): index 5 is o
+    ...     print(str(e).split(":")[0])
+    out-of-bounds indexing for array of shape (3,)
     """
     if errors is None:
         errors = checkify.index_checks | checkify.nan_checks | checkify.div_checks
@@ -140,5 +140,14 @@ def debug_key_reuse() -> Any:
     """A context manager: using a random key twice raises ``jax.errors.KeyReuseError``.
 
     jax's ``jax.debug_key_reuse(True)``; typed keys only (``jax.random.key``).
+
+    >>> key = jax.random.key(0)
+    >>> with debug_key_reuse():
+    ...     _ = jax.random.normal(key)
+    ...     try:
+    ...         _ = jax.random.normal(key)
+    ...     except jax.errors.KeyReuseError:
+    ...         print("reused")
+    reused
     """
     return jax.debug_key_reuse(True)

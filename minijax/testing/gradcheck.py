@@ -147,7 +147,19 @@ class GradientCheckError(AssertionError):
 
 
 class ForwardModeUnavailableError(GradientCheckError):
-    """``modes`` asks for forward mode, but ``f`` has no JVP (it uses ``jax.custom_vjp``)."""
+    """``modes`` asks for forward mode, but ``f`` has no JVP (it uses ``jax.custom_vjp``).
+
+    >>> @jax.custom_vjp
+    ... def f(x):
+    ...     return jnp.sum(x**2)
+    >>> f.defvjp(lambda x: (f(x), x), lambda x, g: (2 * x * g,))
+    >>> try:
+    ...     check_grads(f, (jnp.ones(2),), modes=("fwd",))
+    ... except ForwardModeUnavailableError as e:
+    ...     print(str(e)[:60])
+    check_grads: modes=('fwd',) asks for forward mode, but f use
+    >>> check_grads(f, (jnp.ones(2),), modes=("rev",))  # the check it supports
+    """
 
 
 class X64UnavailableError(RuntimeError):
@@ -767,7 +779,8 @@ def check_grads(
         for ``"fwd"`` explicitly on such a function raises
         :class:`ForwardModeUnavailableError`.
       eps: relative finite-difference step; ``h = eps * max(1, max|x|)``.
-      rtol, atol: tolerances; ``None`` uses the defaults for the comparison dtype.
+      rtol: relative tolerance; ``None`` uses the default for the comparison dtype.
+      atol: absolute tolerance; ``None`` uses the default for the comparison dtype.
       jit: evaluate ``f``, its JVP and its VJP in one ``jax.jit``-compiled program per
         level, with ``f`` vmapped over all perturbed points (so ``f`` is traced a fixed
         number of times). ``False`` calls ``f`` eagerly, once per point, with jax

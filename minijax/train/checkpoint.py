@@ -110,11 +110,27 @@ class CorruptCheckpointError(CheckpointError):
 
 
 class CheckpointWriteError(CheckpointError, OSError):
-    """Writing a checkpoint failed (disk full, read-only directory...); nothing was lost."""
+    """Writing a checkpoint failed (disk full, read-only directory...); nothing was lost.
+
+    An ``OSError`` too, with the ``errno`` of the failure:
+
+    >>> import errno
+    >>> e = CheckpointWriteError(errno.ENOSPC, "Could not save step 2 to ckpts/step_00000002")
+    >>> e.errno == errno.ENOSPC, isinstance(e, OSError)
+    (True, True)
+    """
 
 
 class UnsavableLeafError(CheckpointError, TypeError):
-    """A leaf of the saved tree is not an array or a number (a string, an object...)."""
+    """A leaf of the saved tree is not an array or a number (a string, an object...).
+
+    >>> import tempfile
+    >>> try:
+    ...     save(tempfile.mkdtemp(), {"w": np.zeros(2), "name": "mlp"}, step=0)
+    ... except UnsavableLeafError as e:
+    ...     print(str(e)[:44])
+    save(): the leaf at ['name'] is str ('mlp'),
+    """
 
 
 # --- paths ---------------------------------------------------------------------------
@@ -465,7 +481,10 @@ def _resolve(directory: str | os.PathLike[str], step: int | None) -> Path:
     if step is None:
         step = latest_step(directory)
         if step is None:
-            raise FileNotFoundError(f"No checkpoint found in {directory}.")
+            raise FileNotFoundError(
+                f"No checkpoint found in {directory}: it holds no complete step_* directory. "
+                "Fix: check the path (all_steps(directory) lists the steps), or save() first."
+            )
     path = checkpoint_path(directory, step)
     if not (path / MANIFEST).is_file():
         raise FileNotFoundError(

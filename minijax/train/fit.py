@@ -69,6 +69,11 @@ class NonFiniteLossError(FloatingPointError):
 
     Attributes: ``step`` (counted from 0 over the run), ``epoch`` (from 0),
     ``metric``, ``value``, and ``state``, the state after that check.
+
+    >>> e = NonFiniteLossError("fit: ...", step=3, epoch=0, metric="loss",
+    ...                        value=float("nan"), state=None)
+    >>> isinstance(e, FloatingPointError), e.step, e.metric
+    (True, 3, 'loss')
     """
 
     def __init__(

@@ -111,7 +111,8 @@ class Block(nn.Module):
     ("features must be at least 1",),
     ("Dense(features=-4)", "(in module inner, Dense"),
     ("Dense(features=16)",),
-    "flax: jax's broadcasting TypeError about shape (3, -4), without the field's name",
+    "flax: TypeError 'Only non-negative indices are allowed when broadcasting static shapes, "
+    "but got shape (3, -4)', no field or module named",
 )
 def dense_negative_features(tmp: Path) -> Any:
     return init(Model(nn.Dense(-4)), X)
@@ -124,7 +125,7 @@ def dense_negative_features(tmp: Path) -> Any:
     ("features must be at least 1",),
     ("Dense(features=0)", "in module"),
     ("Dense(features=16)",),
-    "flax: initializes a (3, 0) kernel, no error (silent)",
+    "flax: ZeroDivisionError 'float division by zero' from the initializer",
 )
 def dense_zero_features(tmp: Path) -> Any:
     return init(nn.Dense(0), X)
@@ -137,7 +138,8 @@ def dense_zero_features(tmp: Path) -> Any:
     ("must be a positive int", "float"),
     ("Dense(features=2.5)",),
     ("Dense(features=16)",),
-    "flax: jax's TypeError about a non-integer shape",
+    "flax: TypeError 'Shapes must be 1D sequences of concrete values of integer type, got (3, "
+    "2.5)'",
 )
 def dense_float_features(tmp: Path) -> Any:
     return init(nn.Dense(2.5), X)  # type: ignore[arg-type]
@@ -150,7 +152,7 @@ def dense_float_features(tmp: Path) -> Any:
     ("must be in [0, 1]",),
     ("Dropout(rate=1.5)", "(in module inner, Dropout"),
     ("Dropout(rate=0.1)",),
-    "flax: no check; all entries dropped, output zeros (silent)",
+    "flax: no error; the output is all zeros (silent)",
 )
 def dropout_rate_above_one(tmp: Path) -> Any:
     return init(Model(nn.Dropout(1.5, deterministic=False)), X)
@@ -163,7 +165,7 @@ def dropout_rate_above_one(tmp: Path) -> Any:
     ("must be in [0, 1]",),
     ("Dropout(rate=-0.2)",),
     ("rate=1 - p",),
-    "flax: no check; bernoulli with p > 1 keeps everything, scaled by 1/1.2 (silent)",
+    "flax: no error; every entry kept and scaled by 1/1.2 (silent)",
 )
 def dropout_negative_rate(tmp: Path) -> Any:
     return nn.Dropout(-0.2).apply({}, X, deterministic=False, rngs={"dropout": KEY})
@@ -189,7 +191,8 @@ def dropout_without_rng(tmp: Path) -> Any:
     ("given both to the constructor and at call time",),
     ('"deterministic"', "Dropout"),
     ("pass it exactly once",),
-    "flax: ValueError from merge_param naming the parameter",
+    'flax: ValueError \'Parameter "deterministic" was passed to the constructor and at call '
+    "time. Should be passed just once.'",
 )
 def dropout_deterministic_twice(tmp: Path) -> Any:
     return nn.Dropout(0.5, deterministic=True).apply({}, X, deterministic=False)
@@ -202,7 +205,7 @@ def dropout_deterministic_twice(tmp: Path) -> Any:
     ("integer ids", "float32"),
     ("Embed",),
     ("astype",),
-    "flax: ValueError 'Input type must be an integer or unsigned integer.'",
+    "flax: ValueError 'Input type must be an integer or unsigned integer.' (no module path)",
 )
 def embed_float_ids(tmp: Path) -> Any:
     e = nn.Embed(4, 3)
@@ -217,7 +220,7 @@ def embed_float_ids(tmp: Path) -> Any:
     ("index 12 is out of bounds", "size 10"),
     ("shape (10, 3)",),
     (),
-    "flax: jnp.take fills the row with NaN, no error; checkify catches it",
+    "flax: no error inside jit; the row is NaN",
     outcome="debug",
     reason="minijax.debug.debug_checks",
 )
@@ -234,7 +237,7 @@ def embed_id_out_of_range(tmp: Path) -> Any:
     ("the input has shape (5,)",),
     ("Conv", "(in module inner, Conv"),
     ("x[..., None]",),
-    "flax: treats the last axis as channels; a 1-D input gives a lax shape error",
+    "flax: ValueError from conv_general_dilated about (1, 5) and (3, 5, 3), not the input",
 )
 def conv_rank(tmp: Path) -> Any:
     return init(Model(nn.Conv(3, (3,))), jnp.ones((5,)))
@@ -247,7 +250,7 @@ def conv_rank(tmp: Path) -> Any:
     ("unknown padding 'same-ish'",),
     ("Conv",),
     ("'SAME', 'VALID'",),
-    "flax: a lax error 'Unknown padding type'",
+    "flax: RuntimeError 'Unrecognized padding type: expected VALID, SAME, or SAME_LOWER'",
 )
 def conv_bad_padding(tmp: Path) -> Any:
     return init(nn.Conv(3, (3,), padding="same-ish"), jnp.ones((1, 5, 2)))
@@ -260,7 +263,8 @@ def conv_bad_padding(tmp: Path) -> Any:
     ("mask has shape (2, 1, 5, 4)", "does not broadcast"),
     ("dot_product_attention", "(*batch, num_heads, q_len, kv_len) = (2, 4, 5, 5)"),
     ("make_attention_mask",),
-    "flax: jnp.where's 'Incompatible shapes for broadcasting', without naming the mask",
+    "flax: ValueError 'Incompatible shapes for broadcasting: shapes=[(2, 1, 5, 4), (2, 4, 5, "
+    "5), ()]', not naming the mask",
 )
 def attention_mask_shape(tmp: Path) -> Any:
     q = jnp.ones((2, 5, 4, 8))
@@ -274,7 +278,7 @@ def attention_mask_shape(tmp: Path) -> Any:
     ("dropout_rate > 0",),
     ("dot_product_attention_weights",),
     ("dropout_rng=", "deterministic=True"),
-    "flax: a TypeError deep in jax.random (key is None)",
+    "flax: TypeError 'unexpected PRNG key type <class NoneType>'",
 )
 def attention_dropout_without_key(tmp: Path) -> Any:
     q = jnp.ones((2, 5, 1, 4))
@@ -288,7 +292,7 @@ def attention_dropout_without_key(tmp: Path) -> Any:
     ("different ranks (4, 2)",),
     ("combine_masks",),
     ("same number of axes",),
-    "flax: an assertion without a message",
+    "flax: AssertionError 'masks must have same rank: (4, 2)', no fix",
 )
 def combine_masks_ranks(tmp: Path) -> Any:
     return nn.combine_masks(jnp.ones((1, 1, 3, 3)), jnp.ones((3, 3)))
@@ -301,7 +305,7 @@ def combine_masks_ranks(tmp: Path) -> Any:
     ("axis 3 is out of range",),
     ("DenseGeneral", "shape (4, 3)"),
     ("[-2, 1]",),
-    "flax: jax's IndexError or a lax shape error",
+    "flax: IndexError 'tuple index out of range'",
 )
 def dense_general_axis(tmp: Path) -> Any:
     return init(nn.DenseGeneral(2, axis=3), X)
@@ -314,7 +318,7 @@ def dense_general_axis(tmp: Path) -> Any:
     ("does not match its annotation", "bool"),
     ("Dense.__call__", "'inputs'"),
     ("astype",),
-    "flax: computes with the bools cast by promote_dtype (silent)",
+    "flax: no error; computes with the bools (silent)",
 )
 def dense_bool_input(tmp: Path) -> Any:
     return init(nn.Dense(2), X > 0)
@@ -341,7 +345,8 @@ def dense_other_width(tmp: Path) -> Any:
     ("batch_stats",),
     ("BatchNorm",),
     ("mutable",),
-    "flax: ModifyScopeVariableError naming the collection and path",
+    'flax: ModifyScopeVariableError \'Cannot update variable "mean" ... collection "batch_stats" '
+    "is immutable' with a docs link",
 )
 def batchnorm_not_mutable(tmp: Path) -> Any:
     bn = nn.BatchNorm(use_running_average=False)
@@ -356,7 +361,8 @@ def batchnorm_not_mutable(tmp: Path) -> Any:
     ("use_running_average",),
     ("use_running_average",),
     ("pass",),
-    "flax: ValueError from merge_param",
+    'flax: ValueError \'Parameter "use_running_average" must be passed to the constructor or at '
+    "call time.'",
 )
 def batchnorm_mode_missing(tmp: Path) -> Any:
     return init(nn.BatchNorm(), X)
@@ -378,7 +384,8 @@ class Compact(nn.Module):
     ("unbound",),
     ("Compact",),
     ("init", "apply"),
-    "flax: CallCompactUnboundModuleError with a docs link",
+    "flax: CallCompactUnboundModuleError 'Can't call compact methods on unbound modules' with a "
+    "docs link",
 )
 def call_unbound(tmp: Path) -> Any:
     return Compact()(X)
@@ -391,7 +398,8 @@ def call_unbound(tmp: Path) -> Any:
     ("params",),
     ("apply",),
     ("{'params'",),
-    "flax: ApplyScopeInvalidVariablesStructureError with a docs link",
+    'flax: ScopeCollectionNotFound \'Tried to access "kernel" from collection "params" ... the '
+    "collection is empty', not saying to wrap the params",
 )
 def apply_unwrapped_params(tmp: Path) -> Any:
     v = Compact().init(KEY, X)
@@ -405,7 +413,7 @@ def apply_unwrapped_params(tmp: Path) -> Any:
     ('"kernel"', "empty or was not passed"),
     ('"Dense_0"',),
     ("Pass the dict that init returned",),
-    "flax: ScopeParamNotFoundError naming the param and path",
+    "flax: ScopeCollectionNotFound naming the param and path, with a docs link",
 )
 def apply_empty_variables(tmp: Path) -> Any:
     return Compact().apply({"params": {}}, X)
@@ -418,7 +426,7 @@ def apply_empty_variables(tmp: Path) -> Any:
     ("list",),
     ("variables",),
     ("dict",),
-    "flax: ApplyScopeInvalidVariablesTypeError",
+    "flax: AttributeError \"'list' object has no attribute 'items'\"",
 )
 def apply_list_variables(tmp: Path) -> Any:
     return Compact().apply([1, 2], X)  # type: ignore[arg-type]
@@ -457,7 +465,8 @@ class ParamTwice(nn.Module):
     ("Name in use",),
     ('"w"',),
     ("own name",),
-    "flax: NameInUseError",
+    "flax: NameInUseError 'Could not create param \"w\" in Module PT: Name in use.' with a docs "
+    "link",
 )
 def param_twice(tmp: Path) -> Any:
     return init(ParamTwice(), X)
@@ -571,7 +580,7 @@ def make_rng_missing(tmp: Path) -> Any:
     ("(5, 2)", "(3, 2)"),
     ("kernel", "Dense_0"),
     ("init",),
-    "flax: ScopeParamShapeError",
+    "flax: ScopeParamShapeError naming the param, path and both shapes",
 )
 def loaded_param_shape(tmp: Path) -> Any:
     v = {"params": {"Dense_0": {"kernel": jnp.ones((5, 2)), "bias": jnp.ones(2)}}}
@@ -625,7 +634,7 @@ PARAMS = {"w": jnp.ones((5, 3)), "b": jnp.zeros(3)}
     ("returned a value of shape (3,)",),
     ("learning-rate (step size) schedule",),
     ("return a scalar",),
-    "optax: per-column learning rates by broadcasting (silent)",
+    "optax: no error; per-column learning rates (silent)",
 )
 def schedule_not_scalar(tmp: Path) -> Any:
     tx = optim.sgd(lambda count: jnp.full(3, 0.1))
@@ -639,7 +648,7 @@ def schedule_not_scalar(tmp: Path) -> Any:
     ("returned a value of shape (3,)",),
     ("weight decay schedule",),
     ("return a scalar",),
-    "optax: broadcasts (silent)",
+    "optax: no error; per-column decay (silent)",
 )
 def weight_decay_schedule_not_scalar(tmp: Path) -> Any:
     tx = optim.add_decayed_weights(lambda count: jnp.full(3, 0.1))
@@ -654,7 +663,7 @@ def weight_decay_schedule_not_scalar(tmp: Path) -> Any:
     ("update(updates, state)",),
     ("update(updates, state, params)",),
     "optax: ValueError 'You are using a transformation that requires the current value of "
-    "parameters'",
+    "parameters, but you are not passing params when calling update.'",
 )
 def adamw_without_params(tmp: Path) -> Any:
     tx = optim.adamw(1e-3)
@@ -668,7 +677,8 @@ def adamw_without_params(tmp: Path) -> Any:
     ("do not match the params", "updates have nothing"),
     ("updates['b']",),
     ("exactly the tree structure",),
-    "optax: a tree_map ValueError 'Dict key mismatch' without the role of each tree",
+    "optax: ValueError 'pytree structure error: different numbers of pytree children', not "
+    "saying which tree is which",
 )
 def grads_tree_mismatch(tmp: Path) -> Any:
     tx = optim.adamw(1e-3)
@@ -682,7 +692,7 @@ def grads_tree_mismatch(tmp: Path) -> Any:
     ("do not match the params",),
     ("updates['b']",),
     ("exactly the tree structure",),
-    "optax: a tree_map error 'Dict key mismatch'",
+    "optax: ValueError 'pytree structure error: different numbers of pytree children'",
 )
 def apply_updates_mismatch(tmp: Path) -> Any:
     return optim.apply_updates(PARAMS, {"w": PARAMS["w"]})
@@ -695,7 +705,7 @@ def apply_updates_mismatch(tmp: Path) -> Any:
     ("must be at least 1",),
     ("MultiSteps", "every_k_schedule=0"),
     ("every_k_schedule=4",),
-    "optax: a division by zero or a step that never updates (silent)",
+    "optax: no error at init; the accumulation never completes (silent)",
 )
 def multisteps_zero(tmp: Path) -> Any:
     tx = optim.MultiSteps(optim.sgd(0.1), every_k_schedule=0)
@@ -709,7 +719,7 @@ def multisteps_zero(tmp: Path) -> Any:
     ("must be an optimizer", "'adam'"),
     ("TrainState.create", "tx"),
     ("tx=adam(learning_rate=1e-3)",),
-    "flax: AttributeError: 'function' object has no attribute 'init'",
+    "flax: AttributeError \"'function' object has no attribute 'init'\"",
 )
 def train_state_tx_factory(tmp: Path) -> Any:
     return TrainState.create(apply_fn=lambda v, x: x, params=PARAMS, tx=optim.adam)
@@ -725,7 +735,8 @@ def train_state_tx_factory(tmp: Path) -> Any:
     ("decay_steps > 0",),
     ("cosine_decay_schedule",),
     ("got 0",),
-    "optax: ValueError 'The cosine_decay_schedule requires positive decay_steps!'",
+    "optax: ValueError 'The cosine_decay_schedule requires positive decay_steps, got "
+    "decay_steps=0.'",
 )
 def cosine_zero_steps(tmp: Path) -> Any:
     return schedules.cosine_decay_schedule(0.1, 0)
@@ -757,7 +768,7 @@ B = 16
     ("does not match its annotation", "(16, 1)"),
     ("l2_loss", "'targets'"),
     ("[..., None]",),
-    "optax: chex assertion 'Arrays have different shapes' (shapes only)",
+    "optax: ValueError 'Shape mismatch: got (16, 1) and (16,).'",
 )
 def l2_loss_broadcast(tmp: Path) -> Any:
     return losses.l2_loss(jnp.ones((B, 1)), jnp.ones(B))
@@ -770,7 +781,7 @@ def l2_loss_broadcast(tmp: Path) -> Any:
     ("(16, 16)",),
     ("l2_loss", "predictions", "targets"),
     ("squeeze(-1)",),
-    "optax: chex assertion (chex checks can be disabled too)",
+    "optax: ValueError 'Shape mismatch: got (16, 1) and (16,).'",
 )
 def l2_loss_broadcast_unchecked(tmp: Path) -> Any:
     return losses.l2_loss.__wrapped__(jnp.ones((B, 1)), jnp.ones(B))  # type: ignore[attr-defined]
@@ -783,7 +794,8 @@ def l2_loss_broadcast_unchecked(tmp: Path) -> Any:
     ("int32",),
     ("squared_error", "'predictions'"),
     ("astype",),
-    "optax: computes in integers (silent)",
+    "optax: TypeError 'Expected the input to have a dtype that is a subdtype of numpy.floating, "
+    "got int32'",
 )
 def squared_error_int(tmp: Path) -> Any:
     return losses.squared_error(jnp.ones(3, jnp.int32), jnp.ones(3, jnp.int32))
@@ -796,7 +808,7 @@ def squared_error_int(tmp: Path) -> Any:
     ("(16, 1)",),
     ("huber_loss", "'targets'"),
     ("[..., None]",),
-    "optax: chex assertion on shapes",
+    "optax: no error; a (16, 16) loss (silent)",
 )
 def huber_broadcast(tmp: Path) -> Any:
     return losses.huber_loss(jnp.ones((B, 1)), jnp.ones(B))
@@ -809,7 +821,7 @@ def huber_broadcast(tmp: Path) -> Any:
     ("int32",),
     ("softmax_cross_entropy", "'labels'"),
     ("astype",),
-    "optax: chex shape assertion (labels (B,) vs logits (B, C))",
+    "optax: no error; integer one-hot labels accepted (silent)",
 )
 def softmax_ce_int_labels(tmp: Path) -> Any:
     return losses.softmax_cross_entropy(jnp.ones((B, 10)), jnp.zeros((B, 10), jnp.int32))
@@ -822,7 +834,7 @@ def softmax_ce_int_labels(tmp: Path) -> Any:
     ("dtype int32",),
     ("softmax_cross_entropy", "labels"),
     ("softmax_cross_entropy_with_integer_labels",),
-    "optax: no dtype check (silent for one-hot int labels)",
+    "optax: no error; integer one-hot labels accepted (silent)",
 )
 def softmax_ce_int_labels_unchecked(tmp: Path) -> Any:
     fn = losses.softmax_cross_entropy.__wrapped__  # type: ignore[attr-defined]
@@ -836,7 +848,7 @@ def softmax_ce_int_labels_unchecked(tmp: Path) -> Any:
     ("9 here but 10",),
     ("softmax_cross_entropy", "'labels'", "classes=10"),
     ("agree",),
-    "optax: chex assertion 'Arrays have different shapes'",
+    "optax: TypeError 'mul got incompatible shapes for broadcasting: (16, 9), (16, 10).'",
 )
 def softmax_ce_classes(tmp: Path) -> Any:
     return losses.softmax_cross_entropy(jnp.ones((B, 10)), jnp.ones((B, 9)))
@@ -849,7 +861,7 @@ def softmax_ce_classes(tmp: Path) -> Any:
     ("(16, 10)", "(16, 9)"),
     ("softmax_cross_entropy", "logits", "labels"),
     ("one-hot",),
-    "optax: chex assertion",
+    "optax: TypeError 'mul got incompatible shapes for broadcasting: (16, 9), (16, 10).'",
 )
 def softmax_ce_classes_unchecked(tmp: Path) -> Any:
     fn = losses.softmax_cross_entropy.__wrapped__  # type: ignore[attr-defined]
@@ -863,7 +875,8 @@ def softmax_ce_classes_unchecked(tmp: Path) -> Any:
     ("float32",),
     ("softmax_cross_entropy_with_integer_labels", "'labels'"),
     ("astype",),
-    "optax: a dtype error from take_along_axis, or a chex type assertion",
+    "optax: TypeError 'Expected the input to have a dtype that is a subdtype of numpy.integer, "
+    "got float32'",
 )
 def int_ce_float_labels(tmp: Path) -> Any:
     return losses.softmax_cross_entropy_with_integer_labels(jnp.ones((B, 10)), jnp.ones(B))
@@ -876,7 +889,8 @@ def int_ce_float_labels(tmp: Path) -> Any:
     ("dtype float32",),
     ("softmax_cross_entropy_with_integer_labels", "labels"),
     ("astype(jnp.int32)",),
-    "optax: chex type assertion",
+    "optax: TypeError 'Expected the input to have a dtype that is a subdtype of numpy.integer, "
+    "got float32'",
 )
 def int_ce_float_labels_unchecked(tmp: Path) -> Any:
     fn = losses.softmax_cross_entropy_with_integer_labels.__wrapped__  # type: ignore[attr-defined]
@@ -890,7 +904,7 @@ def int_ce_float_labels_unchecked(tmp: Path) -> Any:
     ("'labels'", "(16, 10)"),
     ("softmax_cross_entropy_with_integer_labels",),
     ("give 'labels' the shape (16,)",),
-    "optax: chex shape assertion",
+    "optax: ValueError 'indices and arr must have the same number of dimensions; 3 vs. 2'",
 )
 def int_ce_one_hot(tmp: Path) -> Any:
     return losses.softmax_cross_entropy_with_integer_labels(
@@ -905,7 +919,7 @@ def int_ce_one_hot(tmp: Path) -> Any:
     ("(16, 10)",),
     ("logits.shape[:-1]", "labels"),
     ("one integer label per example",),
-    "optax: chex shape assertion",
+    "optax: ValueError 'indices and arr must have the same number of dimensions; 3 vs. 2'",
 )
 def int_ce_one_hot_unchecked(tmp: Path) -> Any:
     fn = losses.softmax_cross_entropy_with_integer_labels.__wrapped__  # type: ignore[attr-defined]
@@ -919,7 +933,7 @@ def int_ce_one_hot_unchecked(tmp: Path) -> Any:
     ("(16, 1)",),
     ("sigmoid_binary_cross_entropy", "'labels'"),
     ("[..., None]",),
-    "optax: chex shape assertion",
+    "optax: no error; a (16, 16) loss (silent)",
 )
 def sigmoid_bce_shapes(tmp: Path) -> Any:
     return losses.sigmoid_binary_cross_entropy(jnp.ones((B, 1)), jnp.ones(B))
@@ -932,7 +946,7 @@ def sigmoid_bce_shapes(tmp: Path) -> Any:
     ("(16, 16)",),
     ("sigmoid_binary_cross_entropy", "logits", "labels"),
     ("squeeze(-1)",),
-    "optax: chex shape assertion",
+    "optax: no error; a (16, 16) loss (silent)",
 )
 def sigmoid_bce_shapes_unchecked(tmp: Path) -> Any:
     fn = losses.sigmoid_binary_cross_entropy.__wrapped__  # type: ignore[attr-defined]
@@ -946,7 +960,7 @@ def sigmoid_bce_shapes_unchecked(tmp: Path) -> Any:
     ("'targets'",),
     ("cosine_similarity",),
     ("agree",),
-    "optax: a broadcasting error from jnp",
+    "optax: TypeError 'mul got incompatible shapes for broadcasting: (16, 3), (16, 4).'",
 )
 def cosine_dims(tmp: Path) -> Any:
     return losses.cosine_similarity(jnp.ones((B, 3)), jnp.ones((B, 4)))
@@ -977,8 +991,8 @@ BATCH = (jnp.ones((8, 3)), jnp.ones(8))
     ("shape (8,)", "not a scalar"),
     ("train_step", "loss_fn"),
     (".mean()",),
-    "flax/jax: TypeError 'Gradient only defined for scalar-output functions. Output had "
-    "shape: [8]' (no hint about the reduction)",
+    "flax/jax: TypeError 'Gradient only defined for scalar-output functions. Output had shape: "
+    "(8,).', no hint about the reduction",
 )
 def per_example_loss(tmp: Path) -> Any:
     return make_train_step(_per_example)(_state(), BATCH)
@@ -1436,7 +1450,7 @@ def restore_key_kind(tmp: Path) -> Any:
     FileNotFoundError,
     ("No checkpoint found",),
     ("empty",),
-    (),
+    ("check the path", "save() first"),
     "flax: returns the target unchanged (silent)",
 )
 def restore_empty(tmp: Path) -> Any:
@@ -1556,7 +1570,7 @@ def typed_rank(tmp: Path) -> Any:
     ("args must be a tuple",),
     ("check_grads",),
     ("(x,)",),
-    "jax.test_util.check_grads: a TypeError from unpacking, or checks the wrong thing",
+    "jax.test_util.check_grads: TypeError 'sin() takes 1 positional argument but 3 were given'",
 )
 def check_grads_not_tuple(tmp: Path) -> Any:
     return check_grads(jnp.sin, jnp.ones(3))  # type: ignore[arg-type]
@@ -1582,7 +1596,7 @@ def check_grads_order(tmp: Path) -> Any:
     ("modes must be a subset",),
     ("check_grads",),
     ("('fwd', 'rev')",),
-    "jax.test_util.check_grads: ValueError 'Unrecognized mode'",
+    "jax.test_util.check_grads: no error; checks nothing (silent)",
 )
 def check_grads_modes(tmp: Path) -> Any:
     return check_grads(jnp.sin, (jnp.ones(3),), modes=("forward",))
@@ -1614,7 +1628,7 @@ def check_grads_custom_vjp_fwd(tmp: Path) -> Any:
     ("no argument leaf has a float dtype",),
     ("check_grads",),
     ("float arrays",),
-    "jax.test_util.check_grads: a TypeError from jvp on integer inputs",
+    "jax.test_util.check_grads: TypeError 'primal and tangent arguments to jax.jvp do not match'",
 )
 def check_grads_ints(tmp: Path) -> Any:
     return check_grads(lambda i: i * 2.0, (jnp.arange(3),))
