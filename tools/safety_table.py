@@ -9,7 +9,7 @@ note on what flax or optax do for the same mistake.
 """
 
 import argparse
-import importlib.util
+import importlib
 import sys
 import tempfile
 from collections import Counter
@@ -18,6 +18,19 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "safety.md"
+AREAS = (
+    "layers",
+    "module system",
+    "rngs",
+    "optimizers",
+    "schedules",
+    "losses",
+    "train steps",
+    "checkpoints",
+    "data",
+    "typing",
+    "gradient checks",
+)
 
 INTRO = """# Safety: common mistakes and what catches them
 
@@ -52,7 +65,7 @@ they stay on when `MINIJAX_TYPECHECK=0` switches off the run-time type checker: 
 losses still refuse `(B, 1)` predictions against `(B,)` targets and integer labels
 for `softmax_cross_entropy`.
 
-## Checkpoints
+## Nothing saved is lost
 
 `minijax.train.checkpoint` never loses a confirmed checkpoint: the final rename is
 also the existence check (of several processes saving one step, exactly one wins,
@@ -66,14 +79,8 @@ kills a process at random points of save, overwrite and deletion and checks this
 
 
 def load_catalogue() -> Any:
-    sys.path.insert(0, str(ROOT))
-    spec = importlib.util.spec_from_file_location(
-        "misuse.catalogue", ROOT / "tests" / "misuse" / "catalogue.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+    return importlib.import_module("misuse.catalogue")
 
 
 def first_line(error: BaseException) -> str:
@@ -100,10 +107,12 @@ def render() -> str:
     names = {"error": "a clear error", "debug": "caught by a debug mode", "xfail": "not caught yet"}
     summary = ", ".join(f"{counts[k]} {names[k]}" for k in ("error", "debug", "xfail") if counts[k])
     parts = [INTRO.format(counts=f"{len(cases)} cases: {summary}")]
-    by_area: dict[str, list[Any]] = {}
+    by_area: dict[str, list[Any]] = {area: [] for area in AREAS}
     for c in cases:
         by_area.setdefault(c.area, []).append(c)
     for area, group in by_area.items():
+        if not group:
+            continue
         parts.append(f"\n## {area.capitalize()}\n")
         parts.append("| case | the mistake | minijax | flax / optax |")
         parts.append("| --- | --- | --- | --- |")
