@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from minijax.nn import initializers
+from minijax.nn import _checks, initializers
 from minijax.nn.linear import DenseGeneral, promote_dtype
 from minijax.nn.module import Module, compact
 from minijax.typing import Array, Inexact, PRNGKeyArray, Shaped, typed
@@ -83,6 +83,10 @@ def dot_product_attention_weights(
     if bias is not None:
         logits = logits + bias
     if mask is not None:
+        _checks.broadcastable(
+            "dot_product_attention", "mask", jnp.shape(mask), logits.shape,
+            "(*batch, num_heads, q_len, kv_len)",
+        )
         logits = jnp.where(mask, logits, jnp.finfo(dtype).min)  # type: ignore[no-untyped-call]
     weights = jax.nn.softmax(logits).astype(dtype)
     # <<< TASK A7.1

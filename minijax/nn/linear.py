@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from minijax.nn import initializers
+from minijax.nn import _checks, initializers
 from minijax.nn.module import Module, compact, merge_param
 from minijax.typing import Array, Float, Inexact, Num, Shaped, typed
 
@@ -94,6 +94,7 @@ class Dense(Module):
     @typed
     def __call__(self, inputs: Num[ArrayIn, "*batch in"]) -> Inexact[Array, "*batch features"]:
         """Apply the affine map to the last axis of `inputs`."""
+        _checks.positive_int("Dense", "features", self.features, "the output size")
         # >>> TASK A4.3
         kernel = self.param(
             "kernel", self.kernel_init, (jnp.shape(inputs)[-1], self.features), self.param_dtype

@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from minijax.nn import _checks
 from minijax.nn.module import Module, compact, merge_param
 from minijax.typing import Array, PRNGKeyArray, Shaped, typed
 
@@ -47,6 +48,7 @@ class Dropout(Module):
         rng: PRNGKeyArray | None = None,
     ) -> Shaped[Array, "*shape"]:
         """Drop entries of ``inputs`` (training) or return it unchanged (deterministic)."""
+        _checks.rate("Dropout", "rate", self.rate)
         deterministic = merge_param("deterministic", self.deterministic, deterministic)
         inputs = jnp.asarray(inputs)
         if self.rate == 0.0 or deterministic:

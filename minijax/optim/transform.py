@@ -102,6 +102,19 @@ def scale(step_size: Any) -> GradientTransformation:
     return GradientTransformation(init_empty_state, update_fn)
 
 
+def _scalar_schedule_value(value: Any, what: str) -> Any:
+    """``value`` if it is a scalar; a schedule returning an array would scale per element."""
+    shape = jnp.shape(value)
+    if shape != ():
+        raise ValueError(
+            f"The {what} schedule returned a value of shape {shape}; a schedule must return "
+            "one number per step (a scalar); an array would broadcast against each parameter "
+            "and scale its entries differently. Fix: make the schedule return a scalar, e.g. "
+            "optim.schedules.cosine_decay_schedule(...), or index it (sched(count)[0])."
+        )
+    return value
+
+
 class ScaleByScheduleState(NamedTuple):
     """The step count read by the schedule (optax: ``ScaleByScheduleState``)."""
 
@@ -121,7 +134,7 @@ def scale_by_schedule(step_size_fn: Schedule) -> GradientTransformation:
         updates: Updates, state: ScaleByScheduleState, params: Params | None = None
     ) -> tuple[Updates, ScaleByScheduleState]:
         del params
-        step_size = step_size_fn(state.count)
+        step_size = _scalar_schedule_value(step_size_fn(state.count), "learning-rate (step size)")
         updates = jax.tree.map(lambda g: jnp.array(step_size, dtype=g.dtype) * g, updates)
         return updates, ScaleByScheduleState(count=safe_increment(state.count))
 
@@ -533,7 +546,11 @@ def add_decayed_weights(
             new_state = WeightDecaySchedule(safe_increment(state.count))
         if isinstance(weight_decay, (int, float)) and weight_decay == 0.0:
             return updates, new_state
-        decay = weight_decay(state.count) if callable(weight_decay) else weight_decay
+        decay = (
+            _scalar_schedule_value(weight_decay(state.count), "weight decay")
+            if callable(weight_decay)
+            else weight_decay
+        )
         updates = jax.tree.map(
             lambda g, p: None if g is None else g + decay * p,
             updates,

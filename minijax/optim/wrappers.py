@@ -110,6 +110,12 @@ class MultiSteps:
         self._opt = opt
         if isinstance(every_k_schedule, int):
             k = every_k_schedule
+            if k < 1:
+                raise ValueError(
+                    f"MultiSteps: every_k_schedule={k}, but it is the number of gradients "
+                    "accumulated per update and must be at least 1. Fix: e.g. "
+                    "MultiSteps(tx, every_k_schedule=4); 1 updates every step."
+                )
             self._every_k_schedule: Callable[[jax.Array], Any] = lambda step: k
         else:
             self._every_k_schedule = every_k_schedule
