@@ -75,9 +75,9 @@ def test_a_syntax_error_in_a_region_is_invalid_not_fatal(tmp_path: Path) -> None
     tree.copy_library(work)
     sub = tmp_path / "sub"
     tree.copy_library(sub)
-    p = sub / "minijax/losses.py"
+    p = sub / manifest.task("A1.4").files[0]
     text = p.read_text()
     p.write_text(regions.replace_bodies(text, "A1.4", ["    return (\n"]))
     report = tree.splice_tasks(work, sub, [manifest.task("A1.4")])
     assert report.status["A1.4"] == "invalid" and "syntax error" in report.messages["A1.4"][0]
-    compile((work / "minijax/losses.py").read_text(), "losses.py", "exec")
+    compile((work / manifest.task("A1.4").files[0]).read_text(), "losses.py", "exec")

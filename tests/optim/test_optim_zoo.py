@@ -11,6 +11,7 @@ compilation serves every draw; Python-level options are static.
 """
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -405,13 +406,19 @@ CASES: dict[str, Case] = {
 }
 
 
+def _static_id(static: Any) -> str:
+    """A test id for `static` that is the same in every process (no object addresses)."""
+    return re.sub(r" at 0x[0-9a-f]+", "", str(static))
+
+
 def _params() -> list[Any]:
     out = []
     for name, case in sorted(CASES.items()):
         for static in case.statics:
             for dtype in case.dtypes:
                 layout = case.layout or sorted(LAYOUTS)[len(out) % len(LAYOUTS)]
-                out.append(pytest.param(name, static, dtype, layout, id=f"{name}-{static}-{dtype}"))
+                case_id = f"{name}-{_static_id(static)}-{dtype}"
+                out.append(pytest.param(name, static, dtype, layout, id=case_id))
     return out
 
 
@@ -575,7 +582,7 @@ LOSS_CASES: dict[str, Case] = {
 
 def _loss_params() -> list[Any]:
     return [
-        pytest.param(name, static, dtype, id=f"{name}-{static}-{dtype}")
+        pytest.param(name, static, dtype, id=f"{name}-{_static_id(static)}-{dtype}")
         for name, case in sorted(LOSS_CASES.items())
         for static in case.statics
         for dtype in case.dtypes
