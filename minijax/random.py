@@ -125,9 +125,11 @@ def derive(key: PRNGKeyArray, *parts: str | int) -> PRNGKeyArray:
     ...     jax.random.fold_in(jax.random.key(0), static_hash("Dense_0", 1)))).all())
     True
     """
+    # >>> TASK A0.3
     if not parts:
         return key
     return jax.random.fold_in(key, jnp.uint32(static_hash(*parts)))
+    # <<< TASK A0.3
 
 
 # --- debug mode -------------------------------------------------------------------
@@ -273,11 +275,13 @@ class KeyManager(struct.PyTreeNode):
         >>> same, int(rngs.counts["params"])
         (False, 2)
         """
+        # >>> TASK A0.4
         count = self._count(stream)
         if _DEBUG[0]:
             _record(self.root, stream, count)
         key = jax.random.fold_in(derive(self.root, stream), count)
         return key, self.replace(counts={**self.counts, stream: count + 1})
+        # <<< TASK A0.4
 
     def split(self, stream: str, num: int) -> tuple[PRNGKeyArray, "KeyManager"]:
         """`num` fresh keys for `stream` (one draw, split `num` ways) and a new manager.

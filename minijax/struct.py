@@ -112,20 +112,26 @@ def _register(cls: type[_T]) -> type[_T]:
     keys = tuple(jax.tree_util.GetAttrKey(name) for name in data_names)
 
     def flatten_with_keys(obj: Any) -> tuple[list[tuple[Any, Any]], tuple[Any, ...]]:
+        # >>> TASK A0.1
         children = [(k, getattr(obj, n)) for k, n in zip(keys, data_names, strict=True)]
         return children, tuple(getattr(obj, n) for n in meta_names)
+        # <<< TASK A0.1
 
     def flatten(obj: Any) -> tuple[list[Any], tuple[Any, ...]]:
+        # >>> TASK A0.1
         children = [getattr(obj, n) for n in data_names]
         return children, tuple(getattr(obj, n) for n in meta_names)
+        # <<< TASK A0.1
 
     def unflatten(meta: tuple[Any, ...], children: Any) -> Any:
+        # >>> TASK A0.1
         obj = object.__new__(cls)  # no __init__: see the module docstring
         for n, v in zip(meta_names, meta, strict=True):
             object.__setattr__(obj, n, v)
         for n, v in zip(data_names, children, strict=True):
             object.__setattr__(obj, n, v)
         return obj
+        # <<< TASK A0.1
 
     if meta_names:
         generated_init = cls.__init__
@@ -144,7 +150,9 @@ def _register(cls: type[_T]) -> type[_T]:
 
 def _replace(self: _T, **changes: Any) -> _T:
     """Return a copy with the given fields changed (`dataclasses.replace`)."""
+    # >>> TASK A0.2
     return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+    # <<< TASK A0.2
 
 
 @overload

@@ -57,9 +57,10 @@ TABLES: dict[str, tuple[str, list[tuple[str, str]]]] = {
         "From optax to minijax.optim",
         [
             ("optax", "minijax.optim"),
-            ("optax.losses", "minijax.losses"),
+            ("optax.losses", "minijax.optim.losses"),
             ("optax.schedules", "minijax.optim.schedules"),
             ("optax.tree", "minijax.optim.tree"),
+            ("optax.tree_utils", "minijax.optim.tree_utils"),
         ],
     ),
 }

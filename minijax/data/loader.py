@@ -68,7 +68,11 @@ def num_examples(data: Any) -> int:
             )
         sizes[jax.tree_util.keystr(path) or "<root>"] = shape[0]
     if len(set(sizes.values())) > 1:
-        raise ValueError(f"data leaves have different numbers of examples: {sizes}")
+        raise ValueError(
+            f"data leaves have different numbers of examples: {sizes}; every leaf needs the "
+            "same leading (example) axis. Fix: check that x and y come from the same split "
+            "and were not transposed or sliced differently."
+        )
     return next(iter(sizes.values()))
 
 

@@ -19,16 +19,15 @@ attends, and projects the heads back with ``out`` (kernel ``(heads, head_dim,
 out)``, bias ``(out,)``), the same variable tree as flax's.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
-from minijax.nn import initializers
-from minijax.nn.linear import promote_dtype
+from minijax.nn import _checks, initializers
+from minijax.nn.linear import DenseGeneral, promote_dtype
 from minijax.nn.module import Module, compact
 from minijax.typing import Array, Inexact, PRNGKeyArray, Shaped, typed
 
@@ -77,14 +76,20 @@ def dot_product_attention_weights(
     """
     query, key = promote_dtype(query, key, dtype=dtype)
     dtype = query.dtype
+    # >>> TASK A7.1
     depth = query.shape[-1]
     query = query / jnp.sqrt(depth).astype(dtype)
     logits = jnp.einsum("...qhd,...khd->...hqk", query, key, precision=precision)
     if bias is not None:
         logits = logits + bias
     if mask is not None:
+        _checks.broadcastable(
+            "dot_product_attention", "mask", jnp.shape(mask), logits.shape,
+            "(*batch, num_heads, q_len, kv_len)",
+        )
         logits = jnp.where(mask, logits, jnp.finfo(dtype).min)  # type: ignore[no-untyped-call]
     weights = jax.nn.softmax(logits).astype(dtype)
+    # <<< TASK A7.1
     if not deterministic and dropout_rate > 0.0:
         if dropout_rng is None:
             raise ValueError(
@@ -157,8 +162,10 @@ def make_causal_mask(
     at ``i`` does not depend on inputs after ``i``. Only ``x.shape`` is used; the
     result has shape ``(1,) * extra_batch_dims + (*batch, 1, length, length)``.
     """
+    # >>> TASK A7.2
     idxs = jnp.broadcast_to(jnp.arange(x.shape[-1], dtype=jnp.int32), x.shape)
     return make_attention_mask(idxs, idxs, jnp.greater_equal, extra_batch_dims, dtype)
+    # <<< TASK A7.2
 
 
 @typed
@@ -183,73 +190,6 @@ def combine_masks(
     for other in present[1:]:
         mask = jnp.logical_and(mask, other)
     return mask.astype(dtype)
-
-
-# --- DenseGeneral ---------------------------------------------------------------------
-
-
-def _as_tuple(x: int | Sequence[int]) -> tuple[int, ...]:
-    return (int(x),) if isinstance(x, (int, np.integer)) else tuple(int(v) for v in x)
-
-
-class DenseGeneral(Module):
-    """A linear map contracting several input axes into several output axes (flax: same name).
-
-    ``y[..., f1, f2] = sum_{a1, a2} x[..., a1, a2] kernel[a1, a2, f1, f2] + bias[f1, f2]``
-    for ``axis=(-2, -1)`` and ``features=(f1, f2)``. Parameters::
-
-        kernel: (*x.shape[axis], *features)
-        bias:   features                     (when use_bias)
-
-    The initializers see the flattened 2-D shape ``(prod(in), prod(features))``, so
-    ``lecun_normal`` uses the true fan-in, then the result is reshaped, as flax.
-    ``batch_dims`` is not supported.
-    """
-
-    features: int | Sequence[int]
-    axis: int | Sequence[int] = -1
-    use_bias: bool = True
-    dtype: Any = None
-    param_dtype: Any = jnp.float32
-    kernel_init: Any = default_kernel_init
-    bias_init: Any = initializers.zeros_init()
-    precision: Any = None
-
-    @compact
-    @typed
-    def __call__(self, inputs: Inexact[ArrayIn, "..."]) -> Inexact[Array, "..."]:
-        """Contract ``inputs`` on ``axis`` with the kernel; see the class docstring."""
-        features = _as_tuple(self.features)
-        axis_in = _as_tuple(self.axis)
-        for a in axis_in:
-            if not -inputs.ndim <= a < inputs.ndim:
-                raise ValueError(
-                    f"{type(self).__name__}: axis {a} is out of range for an input of "
-                    f"shape {inputs.shape}; use axes in [-{inputs.ndim}, {inputs.ndim - 1}]."
-                )
-        axis = tuple(sorted({a % inputs.ndim for a in axis_in}))
-        n_in = len(axis)
-        kernel_init, bias_init = self.kernel_init, self.bias_init
-
-        def kernel_init_flat(rng: Any, shape: tuple[int, ...], dtype: Any = jnp.float32) -> Any:
-            flat = (int(np.prod(shape[:n_in])), int(np.prod(shape[n_in:])))
-            return jnp.reshape(kernel_init(rng, flat, dtype), shape)
-
-        def bias_init_flat(rng: Any, shape: tuple[int, ...], dtype: Any = jnp.float32) -> Any:
-            return jnp.reshape(bias_init(rng, (int(np.prod(shape)),), dtype), shape)
-
-        kernel_shape = tuple(inputs.shape[a] for a in axis) + features
-        kernel = self.param("kernel", kernel_init_flat, kernel_shape, self.param_dtype)
-        bias = (
-            self.param("bias", bias_init_flat, features, self.param_dtype)
-            if self.use_bias
-            else None
-        )
-        inputs, kernel, bias = promote_dtype(inputs, kernel, bias, dtype=self.dtype)
-        assert inputs is not None and kernel is not None
-        contract = (axis, tuple(range(n_in)))
-        y = lax.dot_general(inputs, kernel, (contract, ((), ())), precision=self.precision)
-        return y if bias is None else y + bias
 
 
 # --- multi-head attention -------------------------------------------------------------

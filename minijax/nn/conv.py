@@ -216,6 +216,7 @@ def _kernel_and_bias(
             f"{layer}: mask has shape {tuple(mask.shape)} but the kernel has shape "
             f"{kernel_shape}; pass a mask of the kernel's shape (*kernel_size, in, out)."
         )
+    # >>> TASK A5.1
     kernel = module.param("kernel", module.kernel_init, kernel_shape, module.param_dtype)
     if mask is not None:
         kernel = kernel * mask
@@ -227,6 +228,7 @@ def _kernel_and_bias(
     lhs, kernel, bias = promote_dtype(inputs, kernel, bias, dtype=module.dtype)
     assert lhs is not None and kernel is not None
     return lhs, kernel, bias
+    # <<< TASK A5.1
 
 
 def _add_bias_and_unflatten(

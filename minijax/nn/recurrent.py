@@ -1,7 +1,9 @@
-"""Recurrent cells ``LSTMCell``, ``GRUCell`` and the ``RNN`` loop (flax: ``nn.recurrent``).
+"""Recurrent cells and the `RNN` loop (flax: `nn.recurrent`).
 
-A cell maps ``(carry, x_t) -> (new_carry, y_t)`` for one time step; :class:`RNN`
-runs it over the time axis with ``lax.scan``, the same weights at every step.
+A cell maps ``(carry, x_t) -> (new_carry, y_t)`` for one time step; `RNN` runs it
+over the time axis with `nn.scan`, the same weights at every step; `Bidirectional`
+runs two RNNs, one in each direction. Cells: `LSTMCell`, `OptimizedLSTMCell`,
+`GRUCell`, `SimpleCell`, `MGUCell`, `ConvLSTMCell`.
 
 Every gate is a sum of two :class:`~minijax.nn.Dense` layers, one on the input
 ``x`` (names ``i*``) and one on the hidden state ``h`` (names ``h*``), exactly as
@@ -18,24 +20,40 @@ Input kernels start as ``lecun_normal``, recurrent kernels as ``orthogonal``
 biases as zeros, as flax.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
-from minijax.nn import initializers
+from minijax.core import FrozenDict
+from minijax.nn import initializers, transforms
 from minijax.nn.activation import sigmoid, tanh
-from minijax.nn.linear import Dense
+from minijax.nn.conv import Conv
+from minijax.nn.linear import Dense, promote_dtype
 from minijax.nn.module import Module, compact, nowrap
 from minijax.typing import Array, Float, Inexact, Integer, PRNGKeyArray, Shaped, typed
 
-__all__ = ["RNN", "GRUCell", "LSTMCell", "RNNCellBase", "gru_gates", "lstm_gates"]
+__all__ = [
+    "RNN",
+    "Bidirectional",
+    "ConvLSTMCell",
+    "DenseParams",
+    "GRUCell",
+    "LSTMCell",
+    "MGUCell",
+    "OptimizedLSTMCell",
+    "RNNCellBase",
+    "SimpleCell",
+    "flip_sequences",
+    "gru_gates",
+    "lstm_gates",
+]
 
 ArrayIn = Array | np.ndarray  # eager callers may pass NumPy arrays, as with flax
 Carry = Any
+LSTMCarry = tuple[Array, Array]  # (c, h)
 
 default_kernel_init = initializers.lecun_normal()
 default_recurrent_init = initializers.orthogonal()
@@ -65,10 +83,12 @@ def lstm_gates(
 
     where ``pre_i = W_ii x + W_hi h + b_hi`` and likewise for f, g, o.
     """
+    # >>> TASK A7.3
     i, f, o = gate_fn(pre_i), gate_fn(pre_f), gate_fn(pre_o)
     g = activation_fn(pre_g)
     new_c = f * c + i * g
     return new_c, o * activation_fn(new_c)
+    # <<< TASK A7.3
 
 
 @typed
@@ -94,10 +114,12 @@ def gru_gates(
 
     ``x_*`` are the input projections, ``h_*`` the hidden ones (``h_n`` with its bias).
     """
+    # >>> TASK A7.4
     r = gate_fn(x_r + h_r)
     z = gate_fn(x_z + h_z)
     n = activation_fn(x_n + r * h_n)
     return (1.0 - z) * n + z * h
+    # <<< TASK A7.4
 
 
 # --- cells -------------------------------------------------------------------------------
@@ -268,11 +290,267 @@ class GRUCell(_GatedCell):
         h: Array = self.carry_init(rng, (*input_shape[:-1], self.features), self.param_dtype)
         return h
 
+# --- more cells: flax's OptimizedLSTMCell, SimpleCell, MGUCell, ConvLSTMCell ------------
+
+
+class DenseParams(Module):
+    """Only the parameters of a `Dense`: returns `(kernel, bias)` (flax: `DenseParams`).
+
+    `OptimizedLSTMCell` concatenates the four gates' kernels into one matmul; this
+    module keeps flax's per-gate parameter names.
+
+    >>> import jax, jax.numpy as jnp
+    >>> k, b = DenseParams(2).init_with_output(jax.random.key(0), jnp.ones((1, 3)))[0]
+    >>> k.shape, b.shape
+    ((3, 2), (2,))
+    """
+
+    features: int
+    use_bias: bool = True
+    param_dtype: Any = jnp.float32
+    precision: Any = None
+    kernel_init: Any = default_kernel_init
+    bias_init: Any = initializers.zeros_init()
+
+    @compact
+    def __call__(self, inputs: Array) -> tuple[Array, Array | None]:
+        k = self.param("kernel", self.kernel_init, (inputs.shape[-1], self.features),
+                       self.param_dtype)
+        b = (self.param("bias", self.bias_init, (self.features,), self.param_dtype)
+             if self.use_bias else None)
+        return k, b
+
+
+class OptimizedLSTMCell(_GatedCell):
+    r"""An `LSTMCell` that computes the four gates in one matmul each for `x` and `h`.
+
+    In flax this is `nn.OptimizedLSTMCell`: the same parameters (`ii` ... `ho`, as
+    `LSTMCell`) and the same math; the kernels are concatenated to `(in, 4H)` and
+    `(H, 4H)` before multiplying, so it runs faster and its outputs may differ from
+    `LSTMCell`'s in the last bits.
+
+    >>> import jax, jax.numpy as jnp
+    >>> cell = OptimizedLSTMCell(4)
+    >>> carry = cell.initialize_carry(jax.random.key(0), (2, 3))
+    >>> (c, h), y = cell.init_with_output(jax.random.key(1), carry, jnp.ones((2, 3)))[0]
+    >>> y.shape
+    (2, 4)
+    """
+
+    @compact
+    def __call__(self, carry: LSTMCarry, inputs: Array) -> tuple[LSTMCarry, Array]:
+        """One step: `((c, h), x) -> ((c', h'), h')`."""
+        c, h = carry
+        hidden = h.shape[-1]
+
+        def concat_dense(x: Array, params: dict[str, tuple[Array, Array | None]],
+                         use_bias: bool) -> dict[str, Array]:
+            kernels = [k for k, _ in params.values()]
+            kernel = jnp.concatenate(kernels, axis=-1)
+            bias = jnp.concatenate([b for _, b in params.values() if b is not None], axis=-1) \
+                if use_bias else None
+            x, kernel, bias = promote_dtype(x, kernel, bias, dtype=self.dtype)
+            y = jnp.dot(x, kernel)
+            if bias is not None:
+                y += jnp.reshape(bias, (1,) * (y.ndim - 1) + (-1,))
+            ys = jnp.split(y, np.cumsum([k.shape[-1] for k in kernels[:-1]]), axis=-1)
+            return dict(zip(params, ys, strict=True))
+
+        params_i, params_h = {}, {}
+        for g in "ifgo":
+            params_i[g] = DenseParams(hidden, use_bias=False, param_dtype=self.param_dtype,
+                                      kernel_init=self.kernel_init, bias_init=self.bias_init,
+                                      name=f"i{g}")(inputs)
+            params_h[g] = DenseParams(hidden, use_bias=True, param_dtype=self.param_dtype,
+                                      kernel_init=self.recurrent_kernel_init,
+                                      bias_init=self.bias_init, name=f"h{g}")(h)
+        dh, di = concat_dense(h, params_h, True), concat_dense(inputs, params_i, False)
+        i = self.gate_fn(dh["i"] + di["i"])
+        f = self.gate_fn(dh["f"] + di["f"])
+        g = self.activation_fn(dh["g"] + di["g"])
+        o = self.gate_fn(dh["o"] + di["o"])
+        new_c = f * c + i * g
+        new_h = o * self.activation_fn(new_c)
+        return (new_c, new_h), new_h
+
+    @nowrap
+    def initialize_carry(self, rng: PRNGKeyArray, input_shape: tuple[int, ...]) -> LSTMCarry:
+        """`(c, h)`, each `(*batch, features)` from `carry_init`."""
+        mem_shape = (*input_shape[:-1], self.features)
+        key1, key2 = jax.random.split(rng)
+        return (self.carry_init(key1, mem_shape, self.param_dtype),
+                self.carry_init(key2, mem_shape, self.param_dtype))
+
+
+class SimpleCell(RNNCellBase):
+    r"""The Elman cell, $h' = \tanh(W_i x + b + W_h h)$ (flax: `nn.SimpleCell`).
+
+    Parameters `i` (Dense with bias) and `h` (Dense, no bias); with `residual=True`,
+    $h' = \tanh(W_i x + b + W_h h + h)$. Returns `(h', h')`.
+
+    >>> import jax, jax.numpy as jnp
+    >>> cell = SimpleCell(4)
+    >>> h = cell.initialize_carry(jax.random.key(0), (2, 3))
+    >>> sorted(cell.init(jax.random.key(1), h, jnp.ones((2, 3)))["params"])
+    ['h', 'i']
+    """
+
+    features: int
+    activation_fn: Callable[..., Any] = tanh
+    kernel_init: Any = default_kernel_init
+    recurrent_kernel_init: Any = default_recurrent_init
+    bias_init: Any = initializers.zeros_init()
+    dtype: Any = None
+    param_dtype: Any = jnp.float32
+    carry_init: Any = initializers.zeros_init()
+    residual: bool = False
+
+    @compact
+    def __call__(self, carry: Array, inputs: Array) -> tuple[Array, Array]:
+        """One step: `(h, x) -> (h', h')`."""
+        hidden = carry.shape[-1]
+        new = Dense(hidden, use_bias=True, dtype=self.dtype, param_dtype=self.param_dtype,
+                    kernel_init=self.kernel_init, bias_init=self.bias_init, name="i")(inputs)
+        new = new + Dense(hidden, use_bias=False, dtype=self.dtype,
+                          param_dtype=self.param_dtype,
+                          kernel_init=self.recurrent_kernel_init, name="h")(carry)
+        if self.residual:
+            new += carry
+        new = self.activation_fn(new)
+        return new, new
+
+    @nowrap
+    def initialize_carry(self, rng: PRNGKeyArray, input_shape: tuple[int, ...]) -> Array:
+        """`h` of shape `(*batch, features)` from `carry_init`."""
+        h: Array = self.carry_init(rng, (*input_shape[:-1], self.features), self.param_dtype)
+        return h
+
+    @property
+    def num_feature_axes(self) -> int:
+        return 1
+
+
+class MGUCell(RNNCellBase):
+    r"""The minimal gated unit: one forget gate (flax: `nn.MGUCell`).
+
+    $f = \sigma(W_{if} x + b_f + W_{hf} h)$,
+    $n = \tanh(W_{in} x + b_n + f \odot (W_{hn} h + b_{hn}))$,
+    $h' = (1 - f) n + f h$; returns `(h', h')`. Without `reset_gate`, the
+    $f \odot$ and $b_{hn}$ go away. The forget bias starts at ones.
+
+    >>> import jax, jax.numpy as jnp
+    >>> cell = MGUCell(4)
+    >>> h = cell.initialize_carry(jax.random.key(0), (2, 3))
+    >>> sorted(cell.init(jax.random.key(1), h, jnp.ones((2, 3)))["params"])
+    ['hf', 'hn', 'if', 'in']
+    """
+
+    features: int
+    gate_fn: Callable[..., Any] = sigmoid
+    activation_fn: Callable[..., Any] = tanh
+    kernel_init: Any = default_kernel_init
+    recurrent_kernel_init: Any = default_recurrent_init
+    forget_bias_init: Any = initializers.ones_init()
+    activation_bias_init: Any = initializers.zeros_init()
+    dtype: Any = None
+    param_dtype: Any = jnp.float32
+    carry_init: Any = initializers.zeros_init()
+    reset_gate: bool = True
+
+    @compact
+    def __call__(self, carry: Array, inputs: Array) -> tuple[Array, Array]:
+        """One step: `(h, x) -> (h', h')`."""
+        h = carry
+        hidden = h.shape[-1]
+
+        def dense_h(name: str, use_bias: bool = False) -> Dense:
+            return Dense(hidden, use_bias=use_bias, dtype=self.dtype,
+                         param_dtype=self.param_dtype, kernel_init=self.recurrent_kernel_init,
+                         bias_init=self.activation_bias_init, name=name)
+
+        def dense_i(name: str, bias_init: Any) -> Dense:
+            return Dense(hidden, use_bias=True, dtype=self.dtype, param_dtype=self.param_dtype,
+                         kernel_init=self.kernel_init, bias_init=bias_init, name=name)
+
+        f = self.gate_fn(dense_i("if", self.forget_bias_init)(inputs) + dense_h("hf")(h))
+        x = dense_h("hn", use_bias=self.reset_gate)(h)
+        if self.reset_gate:
+            x *= f
+        n = self.activation_fn(dense_i("in", self.activation_bias_init)(inputs) + x)
+        new_h = (1.0 - f) * n + f * h
+        return new_h, new_h
+
+    @nowrap
+    def initialize_carry(self, rng: PRNGKeyArray, input_shape: tuple[int, ...]) -> Array:
+        """`h` of shape `(*batch, features)` from `carry_init`."""
+        h: Array = self.carry_init(rng, (*input_shape[:-1], self.features), self.param_dtype)
+        return h
+
+    @property
+    def num_feature_axes(self) -> int:
+        return 1
+
+
+class ConvLSTMCell(RNNCellBase):
+    r"""An LSTM whose gates are convolutions: for frames of images (flax: `nn.ConvLSTMCell`).
+
+    `ih` and `hh` are `Conv(4 * features)`; the gates `i, g, f, o` are the four
+    quarters of their sum, with the forget gate's bias shifted by one:
+    $c' = \sigma(f + 1) c + \sigma(i) \tanh(g)$, $h' = \sigma(o) \tanh(c')$.
+
+    >>> import jax, jax.numpy as jnp
+    >>> cell = ConvLSTMCell(2, kernel_size=(3, 3))
+    >>> carry = cell.initialize_carry(jax.random.key(0), (1, 5, 5, 3))
+    >>> carry[0].shape
+    (1, 5, 5, 2)
+    """
+
+    features: int
+    kernel_size: Sequence[int]
+    strides: Sequence[int] | None = None
+    padding: Any = "SAME"
+    use_bias: bool = True
+    dtype: Any = None
+    param_dtype: Any = jnp.float32
+    carry_init: Any = initializers.zeros_init()
+
+    @compact
+    def __call__(self, carry: LSTMCarry, inputs: Array) -> tuple[LSTMCarry, Array]:
+        """One step: `((c, h), x) -> ((c', h'), h')`."""
+        c, h = carry
+
+        def conv(name: str) -> Conv:
+            return Conv(4 * self.features, kernel_size=self.kernel_size, strides=self.strides,
+                        padding=self.padding, use_bias=self.use_bias, dtype=self.dtype,
+                        param_dtype=self.param_dtype, name=name)
+
+        gates = conv("ih")(inputs) + conv("hh")(h)
+        i, g, f, o = jnp.split(gates, indices_or_sections=4, axis=-1)
+        f = sigmoid(f + 1)
+        new_c = f * c + sigmoid(i) * jnp.tanh(g)
+        new_h = sigmoid(o) * jnp.tanh(new_c)
+        return (new_c, new_h), new_h
+
+    @nowrap
+    def initialize_carry(self, rng: PRNGKeyArray, input_shape: tuple[int, ...]) -> LSTMCarry:
+        """`(c, h)`, each `(*batch, *spatial, features)` from `carry_init`."""
+        signal = input_shape[-self.num_feature_axes:-1]
+        batch = input_shape[:-self.num_feature_axes]
+        key1, key2 = jax.random.split(rng)
+        mem_shape = (*batch, *signal, self.features)
+        return (self.carry_init(key1, mem_shape, self.param_dtype),
+                self.carry_init(key2, mem_shape, self.param_dtype))
+
+    @property
+    def num_feature_axes(self) -> int:
+        return len(self.kernel_size) + 1
+
+
 # --- the loop --------------------------------------------------------------------------
 
 
 class RNN(Module):
-    """Run a cell over the time axis with ``lax.scan`` (flax: ``nn.RNN``).
+    """Run a cell over the time axis with `nn.scan` (flax: `nn.RNN`).
 
     ::
 
@@ -280,30 +558,32 @@ class RNN(Module):
         carry_t, y_t = cell(carry_{t-1}, x_t)        for t = 1..T
         returns y = stack(y_1..y_T) on the time axis   (or (carry_T, y))
 
-    Inputs are ``(*batch, time, features)``, or ``(time, *batch, features)`` with
-    ``time_major=True``; the output has the same layout with the cell's output
-    features. The cell's params are shared by all steps and live under the cell's
-    name, ``cell`` for a top-level ``RNN`` (``{"params": {"cell": {...}}}``), the
-    same tree as flax's. (As in flax, a cell constructed inside a parent's
-    ``@compact`` method belongs to that parent: ``LSTMCell_0`` next to ``RNN_0``.)
+    Inputs are `(*batch, time, *features)`, or `(time, *batch, *features)` with
+    `time_major=True`. The loop is `nn.scan` over a function of the cell, with the
+    cell's params broadcast to every step (`variable_broadcast="params"`,
+    `split_rngs={"params": False}`): one set of weights, under the cell's name
+    (`cell` for a top-level `RNN`, as in flax). `variable_axes`, `variable_carry`
+    and `split_rngs` go to `nn.scan` (e.g. `split_rngs={"params": False,
+    "dropout": True}` for a fresh dropout mask at every step).
 
-    How it differs from flax inside: flax lifts the cell through ``nn.scan``. Here
-    the cell's variables are read once (at ``init``, created by one call on the
-    first time step outside the loop) and the loop scans the pure function
-    ``step(carry, x_t) = cell.apply(variables, carry, x_t)``. So a cell must not
-    write variables or draw rngs inside the loop (LSTM and GRU do neither).
-
-    ``seq_lengths`` (``(*batch,)`` ints): with ``return_carry`` the returned carry
-    is the one after each sequence's last valid step; outputs past the length are
-    not zeroed (as flax). ``reverse`` runs right to left (padding stays at the end)
-    and ``keep_order`` flips the outputs back.
+    `seq_lengths` (`(*batch,)` ints): with `return_carry` the returned carry is
+    the one after each sequence's last valid step; outputs past the length are not
+    zeroed (as flax). `reverse` runs right to left (padding stays at the end) and
+    `keep_order` flips the outputs back.
 
     Attributes:
-      cell: the :class:`RNNCellBase` instance to run.
+      cell: the `RNNCellBase` instance to run.
       time_major: time axis first (default False: after the batch axes).
-      return_carry: return ``(carry, outputs)`` (default: outputs only).
+      return_carry: return `(carry, outputs)` (default: outputs only).
       reverse, keep_order: process right to left; restore the order of outputs.
-      unroll: steps per scan iteration (passed to ``lax.scan``).
+      unroll: steps per scan iteration (passed to `lax.scan`).
+      variable_axes, variable_broadcast, variable_carry, split_rngs: for `nn.scan`.
+
+    >>> import jax, jax.numpy as jnp
+    >>> rnn = RNN(LSTMCell(4))
+    >>> variables = rnn.init(jax.random.key(0), jnp.ones((2, 5, 3)))
+    >>> rnn.apply(variables, jnp.ones((2, 5, 3))).shape
+    (2, 5, 4)
     """
 
     cell: RNNCellBase
@@ -312,21 +592,24 @@ class RNN(Module):
     reverse: bool = False
     keep_order: bool = False
     unroll: int = 1
+    variable_axes: Mapping[Any, Any] = FrozenDict()
+    variable_broadcast: Any = "params"
+    variable_carry: Any = False
+    split_rngs: Mapping[Any, bool] = FrozenDict({"params": False})
 
-    @typed
     def __call__(
         self,
-        inputs: Inexact[ArrayIn, "..."],
+        inputs: ArrayIn,
         *,
         initial_carry: Carry | None = None,
         init_key: PRNGKeyArray | None = None,
-        seq_lengths: Integer[ArrayIn, "*batch"] | None = None,
+        seq_lengths: ArrayIn | None = None,
         return_carry: bool | None = None,
         time_major: bool | None = None,
         reverse: bool | None = None,
         keep_order: bool | None = None,
     ) -> Any:
-        """Run the cell over ``inputs``; the arguments override the attributes of the same name."""
+        """Run the cell over `inputs`; the arguments override the attributes of the same name."""
         return_carry = self.return_carry if return_carry is None else return_carry
         time_major = self.time_major if time_major is None else time_major
         reverse = self.reverse if reverse is None else reverse
@@ -347,37 +630,86 @@ class RNN(Module):
 
         if initial_carry is None:
             key = jax.random.key(0) if init_key is None else init_key
-            step_shape = inputs.shape[:time_axis] + inputs.shape[time_axis + 1 :]
+            step_shape = inputs.shape[:time_axis] + inputs.shape[time_axis + 1:]
             carry = self.cell.initialize_carry(key, step_shape)
         else:
             carry = initial_carry
 
-        xs = jnp.moveaxis(inputs, time_axis, 0)  # scan runs over the leading axis
-        variables = self._cell_variables(carry, xs[0])
-        unbound = self.cell.clone(parent=None)
+        slice_carry = seq_lengths is not None and return_carry
 
-        def step(c: Carry, x: Array) -> tuple[Carry, Any]:
-            new_c, y = unbound.apply(variables, c, x)
-            return new_c, ((new_c, y) if seq_lengths is not None and return_carry else y)
+        def scan_fn(cell: Any, carry: Carry, x: Array) -> tuple[Carry, Any]:
+            carry, y = cell(carry, x)
+            return carry, ((carry, y) if slice_carry else y)
 
-        carry, ys = lax.scan(step, carry, xs, unroll=self.unroll)
-        if seq_lengths is not None and return_carry:
-            carries, ys = ys
-            carry = jax.tree.map(
-                lambda a: a[jnp.asarray(seq_lengths) - 1, jnp.arange(a.shape[1])], carries
-            )
-        outputs = jax.tree.map(lambda a: jnp.moveaxis(a, 0, time_axis), ys)
+        scan = transforms.scan(
+            scan_fn, in_axes=time_axis,
+            out_axes=(0, time_axis) if slice_carry else time_axis, unroll=self.unroll,
+            variable_axes=self.variable_axes, variable_broadcast=self.variable_broadcast,
+            variable_carry=self.variable_carry, split_rngs=self.split_rngs)
+        carry, outputs = scan(self.cell, carry, inputs)
+        if slice_carry:
+            carries, outputs = outputs
+            last = jnp.asarray(seq_lengths) - 1
+            carry = jax.tree.map(lambda a: a[last, jnp.arange(a.shape[1])], carries)
         if reverse and keep_order:
             outputs = jax.tree.map(
-                lambda a: flip_sequences(a, seq_lengths, num_batch, time_major), outputs
-            )
+                lambda a: flip_sequences(a, seq_lengths, num_batch, time_major), outputs)
         return (carry, outputs) if return_carry else outputs
 
-    def _cell_variables(self, carry: Carry, x0: Array) -> dict[str, Any]:
-        """The cell's variables, created at ``init`` by one call on the first step."""
-        if self.is_initializing():
-            self.cell(carry, x0)  # type: ignore[operator]  # cells define __call__
-        return self.cell.variables
+
+def _concatenate(a: Array, b: Array) -> Array:
+    return jnp.concatenate([a, b], axis=-1)
+
+
+class Bidirectional(Module):
+    """Run one RNN forward and one backward, and merge their outputs (flax: `nn.Bidirectional`).
+
+    The backward RNN runs with `reverse=True, keep_order=True`, so both outputs are in
+    time order; `merge_fn` (default: concatenate features) combines them. The carry
+    is `(forward carry, backward carry)`; `init_key` is split between the two.
+
+    >>> import jax, jax.numpy as jnp
+    >>> bi = Bidirectional(RNN(GRUCell(3)), RNN(GRUCell(3)))
+    >>> variables = bi.init(jax.random.key(0), jnp.ones((2, 5, 4)))
+    >>> bi.apply(variables, jnp.ones((2, 5, 4))).shape
+    (2, 5, 6)
+    """
+
+    forward_rnn: Any
+    backward_rnn: Any
+    merge_fn: Callable[[Array, Array], Array] = _concatenate
+    time_major: bool = False
+    return_carry: bool = False
+
+    def __call__(
+        self,
+        inputs: ArrayIn,
+        *,
+        initial_carry: Carry | None = None,
+        init_key: PRNGKeyArray | None = None,
+        seq_lengths: ArrayIn | None = None,
+        return_carry: bool | None = None,
+        time_major: bool | None = None,
+        reverse: bool | None = None,
+        keep_order: bool | None = None,
+    ) -> Any:
+        """Both directions over `inputs`; `reverse` and `keep_order` are ignored, as in flax."""
+        time_major = self.time_major if time_major is None else time_major
+        return_carry = self.return_carry if return_carry is None else return_carry
+        key_f = key_b = None
+        if init_key is not None:
+            key_f, key_b = jax.random.split(init_key)
+        carry_f = carry_b = None
+        if initial_carry is not None:
+            carry_f, carry_b = initial_carry
+        carry_f, out_f = self.forward_rnn(
+            inputs, initial_carry=carry_f, init_key=key_f, seq_lengths=seq_lengths,
+            return_carry=True, time_major=time_major, reverse=False)
+        carry_b, out_b = self.backward_rnn(
+            inputs, initial_carry=carry_b, init_key=key_b, seq_lengths=seq_lengths,
+            return_carry=True, time_major=time_major, reverse=True, keep_order=True)
+        outputs = jax.tree.map(self.merge_fn, out_f, out_b)
+        return ((carry_f, carry_b), outputs) if return_carry else outputs
 
 
 @typed

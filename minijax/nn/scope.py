@@ -281,6 +281,7 @@ class Scope:
         with `jax.eval_shape`, so it costs no FLOPs). `unbox` is flax's switch for
         partitioning metadata boxes (`minijax.nn.meta`).
         """
+        # >>> TASK A4.1
         self.reserve(name, "params")
         if self.has_variable("params", name):
             value = self.get_variable("params", name)
@@ -294,6 +295,7 @@ class Scope:
         value = init_fn(self.make_rng("params"), *init_args, **init_kwargs)
         self.put_variable("params", name, value)
         return _unboxed(value) if unbox else value
+        # <<< TASK A4.1
 
     # -- rngs -----------------------------------------------------------------------
 
@@ -306,6 +308,7 @@ class Scope:
         A stream that was not passed falls back to `params`, as in flax; with neither,
         it raises `InvalidRngError`.
         """
+        # >>> TASK A4.2
         if name not in self.rngs:
             if "params" not in self.rngs:
                 raise errors.missing_rng(self.name, self.path, name)
@@ -314,6 +317,7 @@ class Scope:
         counts = self.store.counters.setdefault(self.path, {})
         counts[name] = n = counts.get(name, 0) + 1
         return LazyRng.create(self.rngs[name], n).as_jax_rng()
+        # <<< TASK A4.2
 
 
 def _unboxed(value: Any) -> Any:

@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from minijax.nn import _checks
 from minijax.nn.module import Module, compact, merge_param
 from minijax.typing import Array, PRNGKeyArray, Shaped, typed
 
@@ -47,12 +48,14 @@ class Dropout(Module):
         rng: PRNGKeyArray | None = None,
     ) -> Shaped[Array, "*shape"]:
         """Drop entries of ``inputs`` (training) or return it unchanged (deterministic)."""
+        _checks.rate("Dropout", "rate", self.rate)
         deterministic = merge_param("deterministic", self.deterministic, deterministic)
         inputs = jnp.asarray(inputs)
         if self.rate == 0.0 or deterministic:
             return inputs
         if self.rate == 1.0:
             return jnp.zeros_like(inputs)
+        # >>> TASK A5.4
         keep = 1.0 - self.rate
         if rng is None:
             rng = self.make_rng(self.rng_collection)
@@ -62,3 +65,4 @@ class Dropout(Module):
         mask = jax.random.bernoulli(rng, p=keep, shape=mask_shape)
         mask = jnp.broadcast_to(mask, inputs.shape)
         return lax.select(mask, inputs / keep, jnp.zeros_like(inputs))
+        # <<< TASK A5.4

@@ -13,10 +13,31 @@ The learning rate :math:`\eta` may be a number or a schedule (see
 import functools
 from typing import Any
 
+import jax.numpy as jnp
+
+from minijax.optim.accumulation import ema
 from minijax.optim.base import GradientTransformationExtraArgs, ScalarOrSchedule, identity
-from minijax.optim.combine import chain
+from minijax.optim.clipping import clip_by_block_rms
+from minijax.optim.combine import chain, masked
+from minijax.optim.factorized import scale_by_factored_rms
+from minijax.optim.moments import (
+    scale_by_adadelta,
+    scale_by_adamax,
+    scale_by_adan,
+    scale_by_amsgrad,
+    scale_by_belief,
+    scale_by_novograd,
+    scale_by_radam,
+    scale_by_sm3,
+    scale_by_yogi,
+)
+from minijax.optim.noise import add_noise
+from minijax.optim.optimistic import scale_by_optimistic_gradient
+from minijax.optim.polyak import scale_by_polyak
+from minijax.optim.sign import scale_by_rprop, scale_by_sign
 from minijax.optim.transform import (
     add_decayed_weights,
+    scale,
     scale_by_adam,
     scale_by_learning_rate,
     scale_by_lion,
@@ -25,8 +46,40 @@ from minijax.optim.transform import (
     scale_by_stddev,
     trace,
 )
+from minijax.optim.trust_ratio import scale_by_param_block_rms, scale_by_trust_ratio
 
-__all__ = ["adagrad", "adam", "adamw", "lion", "nadam", "nadamw", "rmsprop", "sgd"]
+__all__ = [
+    "MaskOrFn",
+    "adabelief",
+    "adadelta",
+    "adafactor",
+    "adagrad",
+    "adam",
+    "adamax",
+    "adamaxw",
+    "adamw",
+    "adan",
+    "amsgrad",
+    "fromage",
+    "lamb",
+    "lars",
+    "lion",
+    "nadam",
+    "nadamw",
+    "noisy_sgd",
+    "novograd",
+    "optimistic_adam_v2",
+    "optimistic_gradient_descent",
+    "polyak_sgd",
+    "radam",
+    "rmsprop",
+    "rprop",
+    "sgd",
+    "sign_sgd",
+    "signum",
+    "sm3",
+    "yogi",
+]
 
 
 def sgd(
@@ -172,4 +225,516 @@ def lion(
         scale_by_lion(b1, b2, mu_dtype),
         add_decayed_weights(weight_decay, mask),
         scale_by_learning_rate(learning_rate),
+    )
+
+
+# ----------------------------------------------------------------------------- the zoo
+# Each optimizer below is the chain optax builds; the update rules are those
+# of its transformations (see the modules they come from).
+
+MaskOrFn = Any
+"""A tree of bools, or a function from the params to one (see `masked`)."""
+
+
+def adabelief(
+    learning_rate: ScalarOrSchedule,
+    b1: Any = 0.9,
+    b2: Any = 0.999,
+    eps: Any = 1e-16,
+    eps_root: Any = 1e-16,
+    *,
+    nesterov: bool = False,
+) -> GradientTransformationExtraArgs:
+    r"""AdaBelief (optax: `adabelief`): $u = -\eta\, \hat m / (\sqrt{\hat s} + \epsilon)$
+    with $s$ the variance of $g$ around $m$; see `scale_by_belief`.
+
+    `chain(scale_by_belief(...), scale_by_learning_rate(lr))`.
+
+    Examples:
+        >>> import jax.numpy as jnp, minijax.optim as optax
+        >>> tx, params = optax.adabelief(0.1), {"w": jnp.array([1.0, 2.0])}
+        >>> tx.update({"w": jnp.ones(2)}, tx.init(params), params)[0]["w"]
+        Array([-0.1, -0.1], dtype=float32)
+    """
+    return chain(
+        scale_by_belief(b1, b2, eps, eps_root, nesterov=nesterov),
+        scale_by_learning_rate(learning_rate),
+    )
+
+
+def adadelta(
+    learning_rate: ScalarOrSchedule | None = None,
+    rho: Any = 0.9,
+    eps: Any = 1e-6,
+    weight_decay: ScalarOrSchedule = 0.0,
+    weight_decay_mask: MaskOrFn = None,
+) -> GradientTransformationExtraArgs:
+    r"""AdaDelta (optax: `adadelta`), see `scale_by_adadelta`:
+    $u = -\eta\, \sqrt{E_x + \epsilon} / \sqrt{E_g + \epsilon}\, (g + \lambda p)$.
+
+    `chain(add_decayed_weights, scale_by_adadelta, scale_by_learning_rate)`;
+    with `learning_rate=None` the step is not negated (as in optax).
+
+    Examples:
+        >>> import jax.numpy as jnp, minijax.optim as optax
+        >>> tx, params = optax.adadelta(1.0), {"w": jnp.array([1.0, 2.0])}
+        >>> tx.update({"w": jnp.ones(2)}, tx.init(params), params)[0]["w"].round(4)
+        Array([-0.0032, -0.0032], dtype=float32)
+    """
+    return chain(
+        add_decayed_weights(weight_decay, mask=weight_decay_mask),
+        scale_by_adadelta(rho=rho, eps=eps),
+        scale_by_learning_rate(learning_rate),
+    )
+
+
+def adafactor(
+    learning_rate: ScalarOrSchedule | None = None,
+    min_dim_size_to_factor: int = 128,
+    decay_rate: Any = 0.8,
+    decay_offset: Any = 0,
+    multiply_by_parameter_scale: bool = True,
+    clipping_threshold: Any = 1.0,
+    momentum: Any = None,
+    dtype_momentum: Any = jnp.float32,
+    weight_decay_rate: ScalarOrSchedule | None = None,
+    eps: Any = 1e-30,
+    factored: bool = True,
+    weight_decay_mask: MaskOrFn = None,
+) -> GradientTransformationExtraArgs:
+    r"""Adafactor (optax: `adafactor`): factored second moments
+    (`scale_by_factored_rms`), per-block RMS clipping, a step relative to the
+    parameters' scale, optional momentum and weight decay:
+
+    $$u = -\,\eta\, \max(\operatorname{rms}(p), 10^{-3})\,
+      \operatorname{clip}_{rms \le \tau}\Big(\frac{g}{\sqrt{\hat V}}\Big)$$
+
+    Each stage is present only if its option is set; needs `params`.
+
+    Examples:
+        >>> import jax.numpy as jnp, minijax.optim as optax
+        >>> tx, params = optax.adafactor(0.1), {"w": jnp.array([1.0, 2.0])}
+        >>> tx.update({"w": jnp.ones(2)}, tx.init(params), params)[0]["w"]  # rms(p) = 1.58
+        Array([-0.1581, -0.1581], dtype=float32)
+    """
+    tx: list[Any] = [
+        scale_by_factored_rms(factored, decay_rate, decay_offset, min_dim_size_to_factor, eps)
+    ]
+    if clipping_threshold is not None:
+        tx.append(clip_by_block_rms(clipping_threshold))
+    if learning_rate is not None:
+        tx.append(scale_by_learning_rate(learning_rate, flip_sign=False))
+    if multiply_by_parameter_scale:
+        tx.append(scale_by_param_block_rms())
+    if momentum is not None:
+        tx.append(ema(momentum, debias=False, accumulator_dtype=dtype_momentum))
+    if weight_decay_rate is not None:
+        tx.append(add_decayed_weights(weight_decay_rate, mask=weight_decay_mask))
+    tx.append(scale(-1))
+    return chain(*tx)
+
+
+def adamax(
+    learning_rate: ScalarOrSchedule, b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-8
+) -> GradientTransformationExtraArgs:
+    r"""AdaMax (optax: `adamax`): $u = -\eta\, \hat m / v$ with
+    $v \leftarrow \max(\lvert g\rvert + \epsilon, \beta_2 v)$; see `scale_by_adamax`.
+
+    Examples:
+        >>> import jax.numpy as jnp, minijax.optim as optax
+        >>> tx, params = optax.adamax(0.1), {"w": jnp.array([1.0, 2.0])}
+        >>> tx.update({"w": jnp.ones(2)}, tx.init(params), params)[0]["w"]
+        Array([-0.1, -0.1], dtype=float32)
+    """
+    return chain(scale_by_adamax(b1=b1, b2=b2, eps=eps), scale_by_learning_rate(learning_rate))
+
+
+def adamaxw(
+    learning_rate: ScalarOrSchedule,
+    b1: Any = 0.9,
+    b2: Any = 0.999,
+    eps: Any = 1e-8,
+    weight_decay: ScalarOrSchedule = 1e-4,
+    mask: MaskOrFn = None,
+) -> GradientTransformationExtraArgs:
+    r"""AdaMax with decoupled weight decay (optax: `adamaxw`):
+    $u = -\eta\,(\hat m / v + \lambda p)$. Needs `params`.
+
+    Examples:
+        >>> import jax.numpy as jnp, minijax.optim as optax
+        >>> tx, params = optax.adamaxw(0.1, weight_decay=0.5), {"w": jnp.array([1.0, 2.0])}
+        >>> tx.update({"w": jnp.ones(2)}, tx.init(params), params)[0]["w"]
+        Array([-0.15, -0.2 ], dtype=float32)
+    """
+    return chain(
+        scale_by_adamax(b1=b1, b2=b2, eps=eps),
+        add_decayed_weights(weight_decay, mask),
+        scale_by_learning_rate(learning_rate),
+    )
+
+
+def adan(
+    learning_rate: ScalarOrSchedule,
+    b1: Any = 0.98,
+    b2: Any = 0.92,
+    b3: Any = 0.99,
+    eps: Any = 1e-8,
+    eps_root: Any = 1e-8,
+    weight_decay: ScalarOrSchedule = 0.0,
+    mask: MaskOrFn = None,
+) -> GradientTransformationExtraArgs:
+    r"""Adan (optax: `adan`): $u = -\eta\,\big((\hat m + (1-\beta_2)\hat v)
+    / (\sqrt{\hat n + \epsilon_{root}} + \epsilon) + \lambda p\big)$; see `scale_by_adan`.
+
+    Examples:
+        >>> import jax.numpy as jnp, minijax.optim as optax
+        >>> tx, params = optax.adan(0.1), {"w": jnp.array([1.0, 2.0])}
+        >>> tx.update({"w": jnp.ones(2)}, tx.init(params), params)[0]["w"]
+        Array([-0.1, -0.1], dtype=float32)
+    """
+    return chain(
+        scale_by_adan(b1=b1, b2=b2, b3=b3, eps=eps, eps_root=eps_root),
+        add_decayed_weights(weight_decay, mask),
+        scale_by_learning_rate(learning_rate),
+    )
+
+
+def amsgrad(
+    learning_rate: ScalarOrSchedule,
+    b1: Any = 0.9,
+    b2: Any = 0.999,
+    eps: Any = 1e-8,
+    eps_root: Any = 0.0,
+    mu_dtype: Any = None,
+    bias_correction_mu: bool = True,
+    bias_correction_nu: bool = True,
+) -> GradientTransformationExtraArgs:
+    r"""AMSGrad (optax: `amsgrad`): Adam with $v_{max} = \max(v_{max}, \hat v)$ in the
+    denominator; see `scale_by_amsgrad`.
+
+    Examples:
+        >>> import jax.numpy as jnp, minijax.optim as optax
+        >>> tx, params = optax.amsgrad(0.1), {"w": jnp.array([1.0, 2.0])}
+        >>> tx.update({"w": jnp.ones(2)}, tx.init(params), params)[0]["w"]
+        Array([-0.1, -0.1], dtype=float32)
+    """
+    return chain(
+        scale_by_amsgrad(
+            b1, b2, eps, eps_root, mu_dtype, bias_correction_mu, bias_correction_nu
+        ),
+        scale_by_learning_rate(learning_rate),
+    )
+
+
+def fromage(
+    learning_rate: ScalarOrSchedule, min_norm: Any = 1e-6
+) -> GradientTransformationExtraArgs:
+    r"""Fromage (optax: `fromage`): a trust-ratio step, then a shrink of the weights
+    that keeps their norm from growing:
+
+    $$u = -\frac{\eta}{\sqrt{1+\eta^2}}\, \frac{\lVert p\rVert}{\lVert g\rVert}\, g
+      + \Big(\frac{1}{\sqrt{1+\eta^2}} - 1\Big) p$$
+
+    Needs `params`.
+
+    Examples:
+        >>> import jax.numpy as jnp, minijax.optim as optax
+        >>> tx, params = optax.fromage(0.1), {"w": jnp.array([1.0, 2.0])}
+        >>> tx.update({"w": jnp.ones(2)}, tx.init(params), params)[0]["w"].round(4)
+        Array([-0.1623, -0.1673], dtype=float32)
+    """
+    if not callable(learning_rate):
+        mult = 1 / (1 + learning_rate**2) ** 0.5
+        return chain(
+            scale_by_trust_ratio(min_norm),
+            scale_by_learning_rate(learning_rate * mult),
+            add_decayed_weights(mult - 1),
+        )
+    schedule = learning_rate
+
+    def mult_lr(count: Any) -> Any:
+        return 1 / (1 + schedule(count) ** 2) ** 0.5
+
+    return chain(
+        scale_by_trust_ratio(min_norm),
+        scale_by_learning_rate(lambda c: mult_lr(c) * schedule(c)),
+        add_decayed_weights(lambda c: mult_lr(c) - 1),
+    )
+
+
+def lars(
+    learning_rate: ScalarOrSchedule,
+    weight_decay: ScalarOrSchedule = 0.0,
+    weight_decay_mask: MaskOrFn = True,
+    trust_coefficient: Any = 0.001,
+    eps: Any = 0.0,
+    trust_ratio_mask: MaskOrFn = True,
+    momentum: Any = 0.9,
+    nesterov: bool = False,
+) -> GradientTransformationExtraArgs:
+    r"""LARS (optax: `lars`): SGD with momentum on trust-ratio scaled steps,
+    $u = -\eta\, c\, \frac{\lVert p\rVert}{\lVert g + \lambda p\rVert + \epsilon}(g + \lambda p)$
+    fed to `trace(momentum)`. Needs `params`.
+
+    Examples:
+        >>> import jax.numpy as jnp, minijax.optim as optax
+        >>> tx, params = optax.lars(0.1, trust_coefficient=1.0), {"w": jnp.array([1.0, 2.0])}
+        >>> tx.update({"w": jnp.ones(2)}, tx.init(params), params)[0]["w"].round(4)
+        Array([-0.1581, -0.1581], dtype=float32)
+    """
+    return chain(
+        add_decayed_weights(weight_decay, mask=weight_decay_mask),
+        masked(
+            scale_by_trust_ratio(trust_coefficient=trust_coefficient, eps=eps), trust_ratio_mask
+        ),
+        scale_by_learning_rate(learning_rate),
+        trace(decay=momentum, nesterov=nesterov),
+    )
+
+
+def lamb(
+    learning_rate: ScalarOrSchedule,
+    b1: Any = 0.9,
+    b2: Any = 0.999,
+    eps: Any = 1e-6,
+    eps_root: Any = 0.0,
+    weight_decay: ScalarOrSchedule = 0.0,
+    mask: MaskOrFn = None,
+) -> GradientTransformationExtraArgs:
+    r"""LAMB (optax: `lamb`): Adam's step $a$ plus weight decay, scaled layer by
+    layer by its trust ratio, $u = -\eta\, \frac{\lVert p\rVert}{\lVert a + \lambda p\rVert}
+    (a + \lambda p)$. Needs `params`.
+
+    Examples:
+        >>> import jax.numpy as jnp, minijax.optim as optax
+        >>> tx, params = optax.lamb(0.1), {"w": jnp.array([1.0, 2.0])}
+        >>> tx.update({"w": jnp.ones(2)}, tx.init(params), params)[0]["w"].round(4)
+        Array([-0.1581, -0.1581], dtype=float32)
+    """
+    return chain(
+        scale_by_adam(b1=b1, b2=b2, eps=eps, eps_root=eps_root),
+        add_decayed_weights(weight_decay=weight_decay, mask=mask),
+        scale_by_trust_ratio(),
+        scale_by_learning_rate(learning_rate),
+    )
+
+
+def noisy_sgd(
+    learning_rate: ScalarOrSchedule,
+    eta: Any = 0.01,
+    gamma: Any = 0.55,
+    key: Any = None,
+    *,
+    seed: int | None = None,
+) -> GradientTransformationExtraArgs:
+    r"""SGD on noisy gradients (optax: `noisy_sgd`):
+    $u = -\eta\,(g + \sigma_t \xi)$, $\sigma_t = \sqrt{\eta_{noise} / t^\gamma}$; see `add_noise`.
+
+    Examples:
+        >>> import jax.numpy as jnp, minijax.optim as optax
+        >>> tx, params = optax.noisy_sgd(0.1, eta=0.0, key=0), {"w": jnp.array([1.0, 2.0])}
+        >>> tx.update({"w": jnp.ones(2)}, tx.init(params), params)[0]["w"]
+        Array([-0.1, -0.1], dtype=float32)
+    """
+    return chain(add_noise(eta, gamma, key, seed=seed), scale_by_learning_rate(learning_rate))
+
+
+def sign_sgd(learning_rate: ScalarOrSchedule) -> GradientTransformationExtraArgs:
+    r"""signSGD (optax: `sign_sgd`): $u = -\eta \operatorname{sign}(g)$.
+
+    Examples:
+        >>> import jax.numpy as jnp, minijax.optim as optax
+        >>> tx, params = optax.sign_sgd(0.1), {"w": jnp.array([1.0, 2.0])}
+        >>> tx.update({"w": -7 * jnp.ones(2)}, tx.init(params), params)[0]["w"]
+        Array([0.1, 0.1], dtype=float32)
+    """
+    return chain(scale_by_sign(), scale_by_learning_rate(learning_rate))
+
+
+def signum(
+    learning_rate: ScalarOrSchedule, beta: Any = 0.9, accumulator_dtype: Any = None
+) -> GradientTransformationExtraArgs:
+    r"""Signum (optax: `signum`): the sign of the momentum,
+    $m \leftarrow (1-\beta) g + \beta m$, $u = -\eta \operatorname{sign}(m)$.
+
+    Examples:
+        >>> import jax.numpy as jnp, minijax.optim as optax
+        >>> tx, params = optax.signum(0.1), {"w": jnp.array([1.0, 2.0])}
+        >>> tx.update({"w": -7 * jnp.ones(2)}, tx.init(params), params)[0]["w"]
+        Array([0.1, 0.1], dtype=float32)
+    """
+    return chain(
+        ema(beta, debias=False, accumulator_dtype=accumulator_dtype),
+        scale_by_sign(),
+        scale_by_learning_rate(learning_rate),
+    )
+
+
+def novograd(
+    learning_rate: ScalarOrSchedule,
+    b1: Any = 0.9,
+    b2: Any = 0.25,
+    eps: Any = 1e-6,
+    eps_root: Any = 0.0,
+    weight_decay: ScalarOrSchedule = 0.0,
+) -> GradientTransformationExtraArgs:
+    r"""NovoGrad (optax: `novograd`): per-layer second moments, see
+    `scale_by_novograd`; $u = -\eta\, m$. Needs `params`.
+
+    Examples:
+        >>> import jax.numpy as jnp, minijax.optim as optax
+        >>> tx, params = optax.novograd(0.1), {"w": jnp.array([1.0, 2.0])}
+        >>> tx.update({"w": jnp.ones(2)}, tx.init(params), params)[0]["w"].round(4)  # g / |g|
+        Array([-0.0707, -0.0707], dtype=float32)
+    """
+    return chain(
+        scale_by_novograd(b1=b1, b2=b2, eps=eps, eps_root=eps_root, weight_decay=weight_decay),
+        scale_by_learning_rate(learning_rate),
+    )
+
+
+def optimistic_gradient_descent(
+    learning_rate: ScalarOrSchedule, alpha: Any = 1.0, beta: Any = 1.0
+) -> GradientTransformationExtraArgs:
+    r"""Optimistic gradient descent (optax: `optimistic_gradient_descent`):
+    $u = -\eta\,\big((\alpha+\beta) g_t - \beta g_{t-1}\big)$.
+
+    Examples:
+        >>> import jax.numpy as jnp, minijax.optim as optax
+        >>> tx, params = optax.optimistic_gradient_descent(0.1), {"w": jnp.array([1.0, 2.0])}
+        >>> tx.update({"w": jnp.ones(2)}, tx.init(params), params)[0]["w"]
+        Array([-0.1, -0.1], dtype=float32)
+    """
+    return chain(
+        scale_by_optimistic_gradient(alpha=alpha, beta=beta),
+        scale_by_learning_rate(learning_rate),
+    )
+
+
+def optimistic_adam_v2(
+    learning_rate: ScalarOrSchedule,
+    *,
+    alpha: Any = 1.0,
+    beta: Any = 1.0,
+    b1: Any = 0.9,
+    b2: Any = 0.999,
+    eps: Any = 1e-08,
+    eps_root: Any = 0.0,
+    mu_dtype: Any = None,
+    nesterov: bool = True,
+) -> GradientTransformationExtraArgs:
+    r"""Optimistic Adam (optax: `optimistic_adam_v2`): the optimistic
+    extrapolation $(\alpha+\beta) a_t - \beta a_{t-1}$ of Adam's (NAdam's, by
+    default) steps $a_t$, times $-\eta$.
+
+    Examples:
+        >>> import jax.numpy as jnp, minijax.optim as optax
+        >>> tx, params = optax.optimistic_adam_v2(0.1), {"w": jnp.array([1.0, 2.0])}
+        >>> tx.update({"w": jnp.ones(2)}, tx.init(params), params)[0]["w"]
+        Array([-0.1, -0.1], dtype=float32)
+    """
+    return chain(
+        scale_by_adam(b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov),
+        scale_by_optimistic_gradient(alpha=alpha, beta=beta),
+        scale_by_learning_rate(learning_rate),
+    )
+
+
+def radam(
+    learning_rate: ScalarOrSchedule,
+    b1: Any = 0.9,
+    b2: Any = 0.999,
+    eps: Any = 1e-8,
+    eps_root: Any = 0.0,
+    threshold: Any = 5.0,
+    *,
+    nesterov: bool = False,
+) -> GradientTransformationExtraArgs:
+    r"""Rectified Adam (optax: `radam`), see `scale_by_radam`.
+
+    Examples:
+        >>> import jax.numpy as jnp, minijax.optim as optax
+        >>> tx, params = optax.radam(0.1), {"w": jnp.array([1.0, 2.0])}
+        >>> tx.update({"w": jnp.ones(2)}, tx.init(params), params)[0]["w"]  # momentum steps
+        Array([-0.1, -0.1], dtype=float32)
+    """
+    return chain(
+        scale_by_radam(b1, b2, eps, eps_root, threshold, nesterov=nesterov),
+        scale_by_learning_rate(learning_rate),
+    )
+
+
+def sm3(learning_rate: Any, momentum: Any = 0.9) -> GradientTransformationExtraArgs:
+    r"""SM3 (optax: `sm3`): $u = -\eta\, m$ with the memory-light accumulators of
+    `scale_by_sm3`. `learning_rate` is a number (no schedule, as in optax).
+
+    Examples:
+        >>> import jax.numpy as jnp, minijax.optim as optax
+        >>> tx, params = optax.sm3(1.0), {"w": jnp.array([1.0, 2.0])}
+        >>> tx.update({"w": jnp.ones(2)}, tx.init(params), params)[0]["w"].round(4)
+        Array([-0.1, -0.1], dtype=float32)
+    """
+    return chain(scale_by_sm3(momentum), scale(-learning_rate))
+
+
+def yogi(
+    learning_rate: ScalarOrSchedule, b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-3
+) -> GradientTransformationExtraArgs:
+    r"""Yogi (optax: `yogi`), see `scale_by_yogi`.
+
+    Examples:
+        >>> import jax.numpy as jnp, minijax.optim as optax
+        >>> tx, params = optax.yogi(0.1), {"w": jnp.array([1.0, 2.0])}
+        >>> tx.update({"w": jnp.ones(2)}, tx.init(params), params)[0]["w"].round(3)
+        Array([-0.1, -0.1], dtype=float32)
+    """
+    return chain(scale_by_yogi(b1=b1, b2=b2, eps=eps), scale_by_learning_rate(learning_rate))
+
+
+def rprop(
+    learning_rate: Any,
+    eta_minus: Any = 0.5,
+    eta_plus: Any = 1.2,
+    min_step_size: Any = 1e-6,
+    max_step_size: Any = 50.0,
+) -> GradientTransformationExtraArgs:
+    r"""Rprop (optax: `rprop`): $u = -\delta \operatorname{sign}(g)$ with per-entry
+    step sizes $\delta$ adapted to sign agreement; see `scale_by_rprop`.
+
+    Examples:
+        >>> import jax.numpy as jnp, minijax.optim as optax
+        >>> tx, params = optax.rprop(0.1), {"w": jnp.array([1.0, 2.0])}
+        >>> state = tx.init(params)
+        >>> for _ in range(2):
+        ...     u, state = tx.update({"w": -7 * jnp.ones(2)}, state, params)
+        >>> u["w"]  # the first call's step, returned by the second
+        Array([0.1, 0.1], dtype=float32)
+    """
+    return chain(
+        scale_by_rprop(learning_rate, eta_minus, eta_plus, min_step_size, max_step_size),
+        scale(-1.0),
+    )
+
+
+def polyak_sgd(
+    max_learning_rate: Any = 1.0,
+    scaling: ScalarOrSchedule = 1.0,
+    f_min: Any = 0.0,
+    eps: Any = 0.0,
+    variant: str = "sps",
+) -> GradientTransformationExtraArgs:
+    r"""SGD with the Polyak step size (optax: `polyak_sgd`):
+    $u = -s \min\big((f - f^*)/\lVert g\rVert^2, \eta_{max}\big)\, g$; pass the loss
+    as `update(..., value=loss)`.
+
+    Examples:
+        >>> import jax.numpy as jnp, minijax.optim as optax
+        >>> tx = optax.polyak_sgd(max_learning_rate=10.0)
+        >>> g = {"w": jnp.array([2.0])}
+        >>> tx.update(g, tx.init(g), value=jnp.array(2.0))[0]["w"]
+        Array([-1.], dtype=float32)
+    """
+    return chain(
+        sgd(learning_rate=scaling),
+        scale_by_polyak(max_learning_rate=max_learning_rate, f_min=f_min, eps=eps, variant=variant),
     )

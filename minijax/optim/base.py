@@ -38,6 +38,8 @@ __all__ = [
     "init_empty_state",
     "set_to_zero",
     "stateless",
+    "stateless_with_tree_map",
+    "with_extra_args_support",
 ]
 
 Params = Any
@@ -147,15 +149,62 @@ def apply_updates(params: Params, updates: Updates) -> Params:
     r"""Return :math:`p + u` for every leaf, in the dtype of ``p`` (optax: ``apply_updates``).
 
     The sum is cast back to the parameter's dtype, so bfloat16 params stay
-    bfloat16 even when the updates are float32. ``None`` leaves of ``params``
-    stay ``None``. An ``updates`` tree that does not match ``params`` (structure or
+    bfloat16 even when the updates are float32. A ``None`` in ``params`` stays
+    ``None``, whatever its update (``apply_updates(None, u)`` is ``None``, as in
+    optax). An ``updates`` tree that does not match ``params`` (structure or
     leaf shapes) raises a ``TypeError`` naming the first differing path, where
     ``p + u`` would otherwise fail obscurely or broadcast silently.
     """
-    check_shapes_match(params, updates, "params", "updates")
+    # >>> TASK A3.1
+    check_shapes_match(params, updates, "params", "updates", none_is_prefix=True)
     return jax.tree.map(
         lambda p, u: None if p is None else jnp.asarray(p + u).astype(jnp.asarray(p).dtype),
         params,
         updates,
         is_leaf=lambda x: x is None,
     )
+    # <<< TASK A3.1
+
+
+def stateless_with_tree_map(f: Callable[[Any, Any], Any]) -> GradientTransformation:
+    """A stateless transformation from a function of one leaf `f(update, param)`
+    (optax: `stateless_with_tree_map`); `param` is `None` when no params are given.
+
+    Examples:
+        >>> import jax.numpy as jnp, minijax.optim as optax
+        >>> tx = optax.stateless_with_tree_map(lambda g, p: 2 * g)
+        >>> tx.update({"w": jnp.ones(1)}, tx.init({"w": jnp.ones(1)}))[0]["w"]
+        Array([2.], dtype=float32)
+    """
+
+    def update_fn(
+        updates: Updates, state: OptState, params: Params | None = None
+    ) -> tuple[Updates, OptState]:
+        del state
+        if params is None:
+            return jax.tree.map(lambda g: f(g, None), updates), EmptyState()
+        return jax.tree.map(f, updates, params), EmptyState()
+
+    return GradientTransformation(init_empty_state, update_fn)
+
+
+def with_extra_args_support(tx: GradientTransformation) -> GradientTransformationExtraArgs:
+    """`tx` with an `update` that accepts (and ignores) keyword arguments
+    (optax: `with_extra_args_support`); returned as is if it takes them already.
+
+    Examples:
+        >>> import jax.numpy as jnp, minijax.optim as optax
+        >>> tx = optax.with_extra_args_support(optax.scale(2.0))
+        >>> tx.update({"w": jnp.ones(1)}, (), None, loss=1.0)[0]["w"]
+        Array([2.], dtype=float32)
+    """
+    if isinstance(tx, GradientTransformationExtraArgs):
+        return tx
+
+    def update_fn(
+        updates: Updates, state: OptState, params: Params | None = None, **extra_args: Any
+    ) -> tuple[Updates, OptState]:
+        del extra_args
+        return tx.update(updates, state, params)
+
+    return GradientTransformationExtraArgs(tx.init, update_fn)

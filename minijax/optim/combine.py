@@ -7,6 +7,7 @@ These mirror ``optax.chain``, ``optax.masked`` and ``optax.multi_transform``
 unchanged.
 """
 
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, NamedTuple
 
@@ -29,6 +30,7 @@ __all__ = [
     "chain",
     "masked",
     "multi_transform",
+    "named_chain",
     "partition",
 ]
 
@@ -69,11 +71,45 @@ def chain(*transforms: GradientTransformation) -> GradientTransformationExtraArg
                 f"chain of {len(transforms)} transformations got a state with {len(state)} "
                 "entries: pass the state returned by this chain's init."
             )
+        # >>> TASK A3.4
         new_state = []
         for tx, inner_state in zip(transforms, state, strict=True):
             updates, inner_state = call_update(tx, updates, inner_state, params, extra_args)
             new_state.append(inner_state)
         return updates, tuple(new_state)
+        # <<< TASK A3.4
+
+    return GradientTransformationExtraArgs(init_fn, update_fn)
+
+
+def named_chain(*transforms: tuple[str, GradientTransformation]) -> GradientTransformationExtraArgs:
+    """`chain` with a name for each transformation (optax: `named_chain`): the
+    state is a dict from the names to the inner states, in order.
+
+    Examples:
+        >>> import jax.numpy as jnp, minijax.optim as optax
+        >>> tx = optax.named_chain(("clip", optax.clip(1.0)), ("adam", optax.scale_by_adam()))
+        >>> list(tx.init({"w": jnp.zeros(1)}))
+        ['clip', 'adam']
+    """
+    names = [name for name, _ in transforms]
+    if len(names) != len(set(names)):
+        raise ValueError(f"named_chain needs unique names, got {names}.")
+
+    def init_fn(params: Params) -> OrderedDict[str, OptState]:
+        # ordered: a plain dict would be flattened in sorted key order
+        return OrderedDict((name, tx.init(params)) for name, tx in transforms)
+
+    def update_fn(
+        updates: Updates,
+        state: OrderedDict[str, OptState],
+        params: Params | None = None,
+        **extra_args: Any,
+    ) -> tuple[Updates, OrderedDict[str, OptState]]:
+        new_state: OrderedDict[str, OptState] = OrderedDict()
+        for name, tx in transforms:
+            updates, new_state[name] = call_update(tx, updates, state[name], params, extra_args)
+        return updates, new_state
 
     return GradientTransformationExtraArgs(init_fn, update_fn)
 
@@ -93,8 +129,20 @@ def _mask_tree(tree: Any, mask_tree: Any) -> Any:
     return jax.tree.map(lambda m, x: x if m else MaskedNode(), mask_tree, tree)
 
 
+def _mask_is_function(mask: Any) -> bool:
+    """Whether `mask` is a function of the params rather than a tree of bools.
+
+    A callable *pytree* (an equinox module holding bools) is a mask tree: only
+    a mask whose leaves are all callable, a plain function, is called."""
+    callable_leaves = jax.tree.leaves(jax.tree.map(callable, mask))
+    return len(callable_leaves) > 0 and all(callable_leaves)
+
+
 def masked(
-    inner: GradientTransformation, mask: Any | Callable[[Params], Any]
+    inner: GradientTransformation,
+    mask: Any | Callable[[Params], Any],
+    *,
+    mask_compatible_extra_args: bool = False,
 ) -> GradientTransformationExtraArgs:
     r"""Apply ``inner`` only to the leaves where ``mask`` is ``True`` (optax: ``masked``).
 
@@ -102,11 +150,23 @@ def masked(
 
     ``mask`` is a tree of bools with the structure of the params (or a function
     of the params returning one). Masked-out leaves are passed through
-    unchanged, and ``inner`` keeps no state for them.
+    unchanged, and ``inner`` keeps no state for them. A mask tree may itself be
+    callable (an equinox module of bools): only a plain function is called.
+    With ``mask_compatible_extra_args=True``, keyword arguments shaped like the
+    updates are masked too.
     """
 
     def mask_for(tree: Any) -> Any:
-        return mask(tree) if callable(mask) else mask
+        return mask(tree) if _mask_is_function(mask) else mask
+
+    def mask_extra_args(extra_args: dict[str, Any], updates: Any, mask_tree: Any) -> Any:
+        if not mask_compatible_extra_args:
+            return extra_args
+        structure: Any = jax.tree.structure(updates)
+        return {
+            k: _mask_tree(v, mask_tree) if jax.tree.structure(v) == structure else v
+            for k, v in extra_args.items()
+        }
 
     def init_fn(params: Params) -> MaskedState:
         return MaskedState(inner_state=inner.init(_mask_tree(params, mask_for(params))))
@@ -117,7 +177,11 @@ def masked(
         mask_tree = mask_for(updates)
         masked_params = None if params is None else _mask_tree(params, mask_tree)
         new_updates, inner_state = call_update(
-            inner, _mask_tree(updates, mask_tree), state.inner_state, masked_params, extra_args
+            inner,
+            _mask_tree(updates, mask_tree),
+            state.inner_state,
+            masked_params,
+            mask_extra_args(extra_args, updates, mask_tree),
         )
         updates = jax.tree.map(
             lambda m, new, old: new if m else old, mask_tree, new_updates, updates

@@ -6,7 +6,7 @@ update uses ``schedule(0)``. Pass one as ``learning_rate`` to any optimizer.
 """
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import jax.numpy as jnp
@@ -16,12 +16,18 @@ from minijax.optim.base import Schedule
 __all__ = [
     "constant_schedule",
     "cosine_decay_schedule",
+    "cosine_onecycle_schedule",
     "exponential_decay",
     "join_schedules",
+    "linear_onecycle_schedule",
     "linear_schedule",
     "piecewise_constant_schedule",
+    "piecewise_interpolate_schedule",
     "polynomial_schedule",
+    "sgdr_schedule",
+    "warmup_constant_schedule",
     "warmup_cosine_decay_schedule",
+    "warmup_exponential_decay_schedule",
 ]
 
 _log = logging.getLogger(__name__)
@@ -117,6 +123,7 @@ def exponential_decay(
     clip_fn = jnp.maximum if decay_rate < 1.0 else jnp.minimum
 
     def schedule(count: Any) -> Any:
+        # >>> TASK A3.5
         steps = count - transition_begin
         p = steps / transition_steps
         if staircase:
@@ -125,6 +132,7 @@ def exponential_decay(
         if end_value is not None:
             value = clip_fn(value, end_value)
         return value
+        # <<< TASK A3.5
 
     return schedule
 
@@ -187,3 +195,187 @@ def warmup_cosine_decay_schedule(
         ],
         [warmup_steps],
     )
+
+
+def _linear_interpolate(start: Any, end: Any, pct: Any) -> Any:
+    return (end - start) * pct + start
+
+
+def _cosine_interpolate(start: Any, end: Any, pct: Any) -> Any:
+    return end + (start - end) / 2.0 * (jnp.cos(jnp.pi * pct) + 1)
+
+
+def piecewise_interpolate_schedule(
+    interpolate_type: str,
+    init_value: Any,
+    boundaries_and_scales: dict[int, float] | None = None,
+) -> Schedule:
+    r"""Interpolate between the values of a piecewise constant schedule
+    (optax: `piecewise_interpolate_schedule`).
+
+    The values $v_0 = \eta_0$, $v_i = v_{i-1} s_i$ are reached at the boundaries
+    $b_0 = 0, b_1, \dots$; in between, with $\pi = (c - b_{i-1}) / (b_i - b_{i-1})$,
+
+    $$\eta(c) = v_{i-1} + (v_i - v_{i-1})\,\pi \quad(\text{linear}), \qquad
+      \eta(c) = v_i + \tfrac{1}{2}(v_{i-1} - v_i)(\cos(\pi\,\pi) + 1) \quad(\text{cosine})$$
+
+    and $v_{last}$ after the last boundary.
+
+    Examples:
+        >>> import minijax.optim as optax
+        >>> f = optax.schedules.piecewise_interpolate_schedule("linear", 1.0, {10: 0.5})
+        >>> [float(f(c)) for c in (0, 5, 10, 20)]
+        [1.0, 0.75, 0.5, 0.5]
+    """
+    interpolate_fns = {"linear": _linear_interpolate, "cosine": _cosine_interpolate}
+    if interpolate_type not in interpolate_fns:
+        raise ValueError(
+            f"piecewise_interpolate_schedule: interpolate_type must be 'linear' or 'cosine', "
+            f"got {interpolate_type!r}."
+        )
+    interpolate_fn = interpolate_fns[interpolate_type]
+    boundaries: tuple[Any, ...] = ()
+    scales: tuple[Any, ...] = ()
+    if boundaries_and_scales:
+        boundaries, scales = zip(*sorted(boundaries_and_scales.items()), strict=True)
+        if not all(s >= 0.0 for s in scales):
+            raise ValueError("piecewise_interpolate_schedule expects non-negative scale factors.")
+
+    def schedule(count: Any) -> Any:
+        bounds = jnp.stack((0, *boundaries))
+        values = jnp.cumprod(jnp.stack((init_value, *scales)))
+        interval_sizes = jnp.maximum(bounds[1:] - bounds[:-1], 1)
+        indicator = jnp.logical_and(bounds[:-1] <= count, count < bounds[1:])
+        pct = (count - bounds[:-1]) / interval_sizes
+        interp_vals = interpolate_fn(values[:-1], values[1:], pct)
+        return indicator.dot(interp_vals) + (bounds[-1] <= count) * values[-1]
+
+    return schedule
+
+
+def linear_onecycle_schedule(
+    transition_steps: int,
+    peak_value: Any,
+    pct_start: float = 0.3,
+    pct_final: float = 0.85,
+    div_factor: float = 25.0,
+    final_div_factor: float = 1e4,
+) -> Schedule:
+    r"""The one-cycle policy with linear pieces (optax: `linear_onecycle_schedule`):
+    from $\eta_{max}/d$ up to $\eta_{max}$ at `pct_start` of the steps, back down
+    to $\eta_{max}/d$ at `pct_final`, then to $\eta_{max}/(d\, d_{final})$ at the end.
+
+    Examples:
+        >>> import minijax.optim as optax
+        >>> f = optax.schedules.linear_onecycle_schedule(100, 1.0)
+        >>> [round(float(f(c)), 4) for c in (0, 30, 85, 100)]
+        [0.04, 1.0, 0.04, 0.0]
+    """
+    if transition_steps <= 0:
+        raise ValueError(
+            f"linear_onecycle_schedule needs transition_steps > 0, got {transition_steps}."
+        )
+    return piecewise_interpolate_schedule(
+        "linear",
+        peak_value / div_factor,
+        {
+            int(pct_start * transition_steps): div_factor,
+            int(pct_final * transition_steps): 1.0 / div_factor,
+            transition_steps: 1.0 / final_div_factor,
+        },
+    )
+
+
+def cosine_onecycle_schedule(
+    transition_steps: int,
+    peak_value: Any,
+    pct_start: float = 0.3,
+    div_factor: float = 25.0,
+    final_div_factor: float = 1e4,
+) -> Schedule:
+    r"""The one-cycle policy with cosine pieces (optax: `cosine_onecycle_schedule`):
+    from $\eta_{max}/d$ up to $\eta_{max}$ at `pct_start` of the steps, then down
+    to $\eta_{max}/(d\, d_{final})$ at the end.
+
+    Examples:
+        >>> import minijax.optim as optax
+        >>> f = optax.schedules.cosine_onecycle_schedule(100, 1.0)
+        >>> [round(float(f(c)), 4) for c in (0, 15, 30, 100)]
+        [0.04, 0.52, 1.0, 0.0]
+    """
+    if transition_steps <= 0:
+        raise ValueError(
+            f"cosine_onecycle_schedule needs transition_steps > 0, got {transition_steps}."
+        )
+    return piecewise_interpolate_schedule(
+        "cosine",
+        peak_value / div_factor,
+        {
+            int(pct_start * transition_steps): div_factor,
+            int(transition_steps): 1.0 / (div_factor * final_div_factor),
+        },
+    )
+
+
+def warmup_constant_schedule(init_value: Any, peak_value: Any, warmup_steps: int) -> Schedule:
+    r"""Linear warmup to `peak_value`, then constant (optax: `warmup_constant_schedule`).
+
+    Examples:
+        >>> import minijax.optim as optax
+        >>> f = optax.schedules.warmup_constant_schedule(0.0, 1.0, 10)
+        >>> [float(f(c)) for c in (0, 5, 50)]
+        [0.0, 0.5, 1.0]
+    """
+    return linear_schedule(init_value, peak_value, warmup_steps)
+
+
+def warmup_exponential_decay_schedule(
+    init_value: Any,
+    peak_value: Any,
+    warmup_steps: int,
+    transition_steps: int,
+    decay_rate: Any,
+    transition_begin: int = 0,
+    staircase: bool = False,
+    end_value: Any = None,
+) -> Schedule:
+    r"""Linear warmup to `peak_value`, then `exponential_decay` from it, restarted
+    at step `warmup_steps` (optax: `warmup_exponential_decay_schedule`).
+
+    Examples:
+        >>> import minijax.optim as optax
+        >>> f = optax.schedules.warmup_exponential_decay_schedule(0.0, 1.0, 10, 10, 0.5)
+        >>> [float(f(c)) for c in (0, 5, 10, 20)]
+        [0.0, 0.5, 1.0, 0.5]
+    """
+    return join_schedules(
+        [
+            linear_schedule(init_value, peak_value, warmup_steps),
+            exponential_decay(
+                peak_value, transition_steps, decay_rate, transition_begin, staircase, end_value
+            ),
+        ],
+        [warmup_steps],
+    )
+
+
+def sgdr_schedule(cosine_kwargs: Iterable[dict[str, Any]]) -> Schedule:
+    r"""Stochastic gradient descent with warm restarts (optax: `sgdr_schedule`):
+    one `warmup_cosine_decay_schedule(**kwargs)` after the other, each lasting
+    its `decay_steps`.
+
+    Examples:
+        >>> import minijax.optim as optax
+        >>> cycle = dict(init_value=0.0, peak_value=1.0, warmup_steps=2, decay_steps=10)
+        >>> f = optax.schedules.sgdr_schedule([cycle, cycle])
+        >>> [float(f(c)) for c in (0, 2, 10, 12)]
+        [0.0, 1.0, 0.0, 1.0]
+    """
+    boundaries: list[int] = []
+    schedules: list[Schedule] = []
+    step = 0
+    for kwargs in cosine_kwargs:
+        schedules.append(warmup_cosine_decay_schedule(**kwargs))
+        step += kwargs["decay_steps"]
+        boundaries.append(step)
+    return join_schedules(schedules, boundaries[:-1])

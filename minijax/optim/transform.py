@@ -102,6 +102,19 @@ def scale(step_size: Any) -> GradientTransformation:
     return GradientTransformation(init_empty_state, update_fn)
 
 
+def _scalar_schedule_value(value: Any, what: str) -> Any:
+    """``value`` if it is a scalar; a schedule returning an array would scale per element."""
+    shape = jnp.shape(value)
+    if shape != ():
+        raise ValueError(
+            f"The {what} schedule returned a value of shape {shape}; a schedule must return "
+            "one number per step (a scalar); an array would broadcast against each parameter "
+            "and scale its entries differently. Fix: make the schedule return a scalar, e.g. "
+            "optim.schedules.cosine_decay_schedule(...), or index it (sched(count)[0])."
+        )
+    return value
+
+
 class ScaleByScheduleState(NamedTuple):
     """The step count read by the schedule (optax: ``ScaleByScheduleState``)."""
 
@@ -121,7 +134,7 @@ def scale_by_schedule(step_size_fn: Schedule) -> GradientTransformation:
         updates: Updates, state: ScaleByScheduleState, params: Params | None = None
     ) -> tuple[Updates, ScaleByScheduleState]:
         del params
-        step_size = step_size_fn(state.count)
+        step_size = _scalar_schedule_value(step_size_fn(state.count), "learning-rate (step size)")
         updates = jax.tree.map(lambda g: jnp.array(step_size, dtype=g.dtype) * g, updates)
         return updates, ScaleByScheduleState(count=safe_increment(state.count))
 
@@ -178,6 +191,7 @@ def trace(
         del params
         check_tree_match(state.trace, updates, _FROM_INIT, "updates", none_is_leaf=True)
 
+        # >>> TASK A3.2
         def step(g: Any, t: Any) -> Any:
             return g + decay * t
 
@@ -189,6 +203,7 @@ def trace(
         )
         updates = jax.tree.map(step, updates, new_trace) if nesterov else new_trace
         return updates, TraceState(trace=tree_cast(new_trace, accumulator_dtype))
+        # <<< TASK A3.2
 
     return GradientTransformation(init_fn, update_fn)
 
@@ -238,6 +253,7 @@ def scale_by_adam(
     ) -> tuple[Updates, ScaleByAdamState]:
         del params
         check_tree_match(state.nu, updates, _FROM_INIT, "updates", none_is_leaf=True)
+        # >>> TASK A3.3
         mu = update_moment(updates, state.mu, b1, 1)
         nu = update_moment(updates, state.nu, b2, 2)
         count = safe_increment(state.count)
@@ -259,6 +275,7 @@ def scale_by_adam(
         mu = tree_cast(mu, mu_dtype)
         nu = tree_cast_like(nu, state.nu)
         return updates, ScaleByAdamState(count=count, mu=mu, nu=nu)
+        # <<< TASK A3.3
 
     return GradientTransformation(init_fn, update_fn)
 
@@ -444,16 +461,34 @@ class ScaleByLionState(NamedTuple):
     mu: Updates
 
 
-def scale_by_lion(b1: Any = 0.9, b2: Any = 0.99, mu_dtype: Any = None) -> GradientTransformation:
-    r"""Lion's sign update (optax: ``scale_by_lion``, ``mode="hard"``):
+def scale_by_lion(
+    b1: Any = 0.9,
+    b2: Any = 0.99,
+    mu_dtype: Any = None,
+    *,
+    mode: str = "hard",
+    smooth_beta: float = 1.0,
+) -> GradientTransformation:
+    r"""Lion's sign update (optax: ``scale_by_lion``):
 
     .. math::
-        u = \operatorname{sign}\big((1-\beta_1)\, g + \beta_1 m\big), \qquad
+        x = (1-\beta_1)\, g + \beta_1 m, \qquad
+        u = \operatorname{sign}(x), \qquad
         m \leftarrow (1-\beta_2)\, g + \beta_2 m
 
     (the update uses the *old* momentum; ``mu`` is stored in ``mu_dtype``).
+    ``mode="smooth"`` takes :math:`u = \tanh(\beta_s x)` instead of the sign,
+    ``mode="refined"`` keeps :math:`x` where :math:`|x| < 1` and its sign elsewhere.
     """
     mu_dtype = _canonical_dtype(mu_dtype)
+    signs: dict[str, Callable[[Any], Any]] = {
+        "hard": jnp.sign,
+        "smooth": lambda x: jnp.tanh(smooth_beta * x),
+        "refined": lambda x: jnp.where(jnp.abs(x) < 1.0, x, jnp.sign(x)),
+    }
+    if mode not in signs:
+        raise ValueError(f"Unknown lion mode {mode!r}: use one of {sorted(signs)}.")
+    sign = signs[mode]
 
     def init_fn(params: Params) -> ScaleByLionState:
         return ScaleByLionState(count=_zero_count(), mu=tree_zeros_like(params, dtype=mu_dtype))
@@ -463,9 +498,7 @@ def scale_by_lion(b1: Any = 0.9, b2: Any = 0.99, mu_dtype: Any = None) -> Gradie
     ) -> tuple[Updates, ScaleByLionState]:
         del params
         check_tree_match(state.mu, updates, _FROM_INIT, "updates", none_is_leaf=True)
-        new_updates = jax.tree.map(
-            lambda g, m: jnp.sign((1.0 - b1) * g + b1 * m), updates, state.mu
-        )
+        new_updates = jax.tree.map(lambda g, m: sign((1.0 - b1) * g + b1 * m), updates, state.mu)
         mu = tree_cast(update_moment(updates, state.mu, b2, 1), mu_dtype)
         return new_updates, ScaleByLionState(count=safe_increment(state.count), mu=mu)
 
@@ -513,7 +546,11 @@ def add_decayed_weights(
             new_state = WeightDecaySchedule(safe_increment(state.count))
         if isinstance(weight_decay, (int, float)) and weight_decay == 0.0:
             return updates, new_state
-        decay = weight_decay(state.count) if callable(weight_decay) else weight_decay
+        decay = (
+            _scalar_schedule_value(weight_decay(state.count), "weight decay")
+            if callable(weight_decay)
+            else weight_decay
+        )
         updates = jax.tree.map(
             lambda g, p: None if g is None else g + decay * p,
             updates,

@@ -1,6 +1,7 @@
 """Wrappers that change *when* or *with what* an inner transformation runs:
 gradient accumulation (:class:`MultiSteps`), hyperparameters kept in the state
-(:func:`inject_hyperparams`) and skipping non-finite steps (:func:`apply_if_finite`).
+(:func:`inject_hyperparams`), skipping non-finite steps (:func:`apply_if_finite`)
+and slow and fast weights (`lookahead`).
 
 They mirror ``optax.MultiSteps``, ``optax.inject_hyperparams`` and
 ``optax.apply_if_finite``, with the same state layouts.
@@ -8,8 +9,10 @@ They mirror ``optax.MultiSteps``, ``optax.inject_hyperparams`` and
 
 import functools
 import inspect
+import logging
+import warnings
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import jax
 import jax.numpy as jnp
@@ -26,16 +29,23 @@ from minijax.optim.combine import call_update
 from minijax.optim.tree import check_tree_match, safe_increment, tree_cast_like, tree_zeros_like
 from minijax.typing import Array, Bool, Int
 
+_log = logging.getLogger(__name__)
+
 __all__ = [
     "ApplyIfFiniteState",
     "InjectHyperparamsState",
     "InjectStatefulHyperparamsState",
+    "LookaheadParams",
+    "LookaheadState",
     "MultiSteps",
     "MultiStepsState",
+    "StatefulSchedule",
     "WrappedSchedule",
     "WrappedScheduleState",
     "apply_if_finite",
     "inject_hyperparams",
+    "inject_stateful_hyperparams",
+    "lookahead",
     "skip_not_finite",
 ]
 
@@ -100,6 +110,12 @@ class MultiSteps:
         self._opt = opt
         if isinstance(every_k_schedule, int):
             k = every_k_schedule
+            if k < 1:
+                raise ValueError(
+                    f"MultiSteps: every_k_schedule={k}, but it is the number of gradients "
+                    "accumulated per update and must be at least 1. Fix: e.g. "
+                    "MultiSteps(tx, every_k_schedule=4); 1 updates every step."
+                )
             self._every_k_schedule: Callable[[jax.Array], Any] = lambda step: k
         else:
             self._every_k_schedule = every_k_schedule
@@ -217,6 +233,22 @@ class InjectStatefulHyperparamsState(NamedTuple):
     inner_state: Any
 
 
+class StatefulSchedule(Protocol):
+    """A schedule with a state of its own (optax: `StatefulSchedule`): `init()`
+    gives the state, `update(state, **extra_args)` the next one, and
+    `__call__(state, **extra_args)` the value. `inject_hyperparams` accepts one
+    wherever it accepts a schedule."""
+
+    def init(self) -> Any:
+        """The initial state."""
+
+    def update(self, state: Any, **extra_args: Any) -> Any:
+        """The state after one step."""
+
+    def __call__(self, state: Any, **extra_args: Any) -> Any:
+        """The value of the schedule at `state`."""
+
+
 class WrappedScheduleState(NamedTuple):
     """The step count of a schedule given to :func:`inject_hyperparams`."""
 
@@ -224,18 +256,30 @@ class WrappedScheduleState(NamedTuple):
 
 
 class WrappedSchedule:
-    """A schedule ``f(count)`` with its own count (optax: ``WrappedSchedule``)."""
+    """A schedule ``f(count)`` with its own count (optax: ``WrappedSchedule``):
+    a `StatefulSchedule` whose state is the number of steps taken.
+
+    Examples:
+        >>> import minijax.optim as optax
+        >>> f = optax.WrappedSchedule(lambda count: 2 * count)
+        >>> state = f.update(f.init())
+        >>> int(f(state))
+        2
+    """
 
     def __init__(self, schedule_fn: Callable[[jax.Array], Any]) -> None:
         self.schedule_fn = schedule_fn
 
     def init(self) -> WrappedScheduleState:
+        """A zero count."""
         return WrappedScheduleState(count=jnp.zeros([], jnp.int32))
 
     def update(self, state: WrappedScheduleState, **extra_args: Any) -> WrappedScheduleState:
+        """The count plus one."""
         return WrappedScheduleState(count=safe_increment(state.count))
 
     def __call__(self, state: WrappedScheduleState, **extra_args: Any) -> Any:
+        """The wrapped schedule at the count."""
         return self.schedule_fn(state.count)
 
 
@@ -359,6 +403,30 @@ def inject_hyperparams(
     return wrapped
 
 
+def inject_stateful_hyperparams(
+    inner_factory: Callable[..., GradientTransformation],
+    static_args: str | Iterable[str] = (),
+    hyperparam_dtype: Any = None,
+) -> Callable[..., GradientTransformationExtraArgs]:
+    """optax's deprecated name for `inject_hyperparams`, which accepts stateful
+    schedules itself (optax: `inject_stateful_hyperparams`).
+
+    Examples:
+        >>> import warnings, minijax.optim as optax
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     tx = optax.inject_stateful_hyperparams(optax.sgd)(learning_rate=0.1)
+        >>> list(tx.init({}).hyperparams)
+        ['learning_rate']
+    """
+    warnings.warn(
+        "inject_stateful_hyperparams is deprecated: use inject_hyperparams.",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return inject_hyperparams(inner_factory, static_args, hyperparam_dtype)
+
+
 # ----------------------------------------------------------------------------- apply_if_finite
 
 
@@ -421,3 +489,93 @@ def apply_if_finite(
         )
 
     return GradientTransformationExtraArgs(init_fn, update_fn)
+
+
+# ----------------------------------------------------------------------------- lookahead
+# Lookahead (optax: `lookahead`): a fast optimizer explores for `k` steps, then
+# a slow copy of the weights moves part of the way towards where it got.
+
+
+class LookaheadState(NamedTuple):
+    """The fast optimizer's state and the steps since the last synchronisation
+    (optax: `LookaheadState`)."""
+
+    fast_state: OptState
+    steps_since_sync: jax.Array
+
+
+class LookaheadParams(NamedTuple):
+    """The fast and the slow copy of the parameters (optax: `LookaheadParams`)."""
+
+    fast: Params
+    slow: Params
+
+    @classmethod
+    def init_synced(cls, params: Params) -> "LookaheadParams":
+        """Both copies equal to `params`."""
+        return cls(slow=params, fast=params)
+
+
+def lookahead(
+    fast_optimizer: GradientTransformation,
+    sync_period: int,
+    slow_step_size: Any,
+    reset_state: bool = False,
+) -> GradientTransformation:
+    r"""Wrap `fast_optimizer` in Lookahead (optax: `lookahead`).
+
+    At a synchronisation step (every `sync_period`-th), with $\theta$ the fast
+    weights after the fast update and $\phi$ the slow ones,
+    $\phi \leftarrow \phi + \alpha(\theta - \phi)$ and the fast weights jump to
+    the new $\phi$. `reset_state=True` also re-initialises the fast optimizer's
+    state there.
+
+    Examples:
+        >>> import jax.numpy as jnp, minijax.optim as optax
+        >>> tx = optax.lookahead(optax.sgd(1.0), sync_period=2, slow_step_size=0.5)
+        >>> params = optax.LookaheadParams.init_synced({"w": jnp.zeros(1)})
+        >>> state = tx.init(params)
+        >>> for _ in range(2):
+        ...     u, state = tx.update({"w": jnp.ones(1)}, state, params)
+        ...     params = optax.apply_updates(params, u)
+        >>> params.fast["w"], params.slow["w"]  # fast went to -2, slow half way
+        (Array([-1.], dtype=float32), Array([-1.], dtype=float32))
+    """
+    if sync_period < 1:
+        raise ValueError(f"lookahead: sync_period must be >= 1, got {sync_period}.")
+
+    def init_fn(params: Any) -> LookaheadState:
+        fast_params = getattr(params, "fast", None)
+        if fast_params is None:
+            _log.warning(
+                "lookahead: params have no `fast` field; taking them as the fast params. "
+                "Pass LookaheadParams.init_synced(params)."
+            )
+            fast_params = params
+        return LookaheadState(
+            fast_state=fast_optimizer.init(fast_params),
+            steps_since_sync=jnp.zeros(shape=(), dtype=jnp.int32),
+        )
+
+    def update_fn(
+        updates: Updates, state: LookaheadState, params: Any = None
+    ) -> tuple[LookaheadParams, LookaheadState]:
+        if not isinstance(params, LookaheadParams):
+            raise ValueError("lookahead's update needs params=LookaheadParams(fast, slow).")
+        updates, fast_state = fast_optimizer.update(updates, state.fast_state, params.fast)
+        sync_next = state.steps_since_sync == (sync_period - 1)
+        diff = jax.tree.map(lambda f, u, s: f + u - s, params.fast, updates, params.slow)
+        slow_updates = jax.tree.map(lambda d: slow_step_size * sync_next * d, diff)
+        fast_updates = jax.tree.map(
+            lambda u, d: u - sync_next * (1 - slow_step_size) * d, updates, diff
+        )
+        if reset_state:
+            initial = fast_optimizer.init(params.fast)
+            fast_state = jax.tree.map(
+                lambda now, start: (1 - sync_next) * now + sync_next * start, fast_state, initial
+            )
+        steps_since_sync = (state.steps_since_sync + 1) % sync_period
+        new_params = LookaheadParams(fast=fast_updates, slow=slow_updates)
+        return new_params, LookaheadState(fast_state, steps_since_sync)
+
+    return GradientTransformation(init_fn, update_fn)

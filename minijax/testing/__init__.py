@@ -3,6 +3,7 @@ and device parametrization (CPU and every GPU)."""
 
 from minijax.testing.devices import device_id, gpu_devices, on_device, test_devices
 from minijax.testing.gradcheck import (
+    ForwardModeUnavailableError,
     GradientCheckError,
     X64UnavailableError,
     check_grads,
@@ -10,6 +11,7 @@ from minijax.testing.gradcheck import (
 )
 
 __all__ = [
+    "ForwardModeUnavailableError",
     "GradientCheckError",
     "X64UnavailableError",
     "check_grads",

@@ -84,6 +84,7 @@ reports the failing mode but not the element.
 """
 
 import dataclasses
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -91,7 +92,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["GradientCheckError", "X64UnavailableError", "check_grads", "default_tolerances"]
+__all__ = [
+    "ForwardModeUnavailableError",
+    "GradientCheckError",
+    "X64UnavailableError",
+    "check_grads",
+    "default_tolerances",
+]
 
 Leaves = list[jax.Array]
 
@@ -137,6 +144,22 @@ class GradientCheckError(AssertionError):
         self.rtol: float = details.get("rtol", float("nan"))
         self.atol: float = details.get("atol", float("nan"))
         self.eps: float = details.get("eps", float("nan"))
+
+
+class ForwardModeUnavailableError(GradientCheckError):
+    """``modes`` asks for forward mode, but ``f`` has no JVP (it uses ``jax.custom_vjp``).
+
+    >>> @jax.custom_vjp
+    ... def f(x):
+    ...     return jnp.sum(x**2)
+    >>> f.defvjp(lambda x: (f(x), x), lambda x, g: (2 * x * g,))
+    >>> try:
+    ...     check_grads(f, (jnp.ones(2),), modes=("fwd",))
+    ... except ForwardModeUnavailableError as e:
+    ...     print(str(e)[:60])
+    check_grads: modes=('fwd',) asks for forward mode, but f use
+    >>> check_grads(f, (jnp.ones(2),), modes=("rev",))  # the check it supports
+    """
 
 
 class X64UnavailableError(RuntimeError):
@@ -304,6 +327,7 @@ class _Settings:
     per_element_max: int
     num_directions: int
     top_order: int
+    default_modes: bool = False
 
 
 @dataclasses.dataclass
@@ -683,9 +707,36 @@ def _check_once(
     return v, cts
 
 
+def _without_forward_mode(p: _Problem, s: _Settings, error: TypeError) -> _Settings:
+    """After jax refused forward mode on a ``custom_vjp`` function: drop it, or explain."""
+    reason = str(error).splitlines()[0]
+    if not s.default_modes:
+        raise ForwardModeUnavailableError(
+            f"check_grads: modes={s.modes} asks for forward mode, but {p.what} uses "
+            "jax.custom_vjp, which defines only a reverse-mode rule (jax says: "
+            f"{reason}). Fix: pass modes=('rev',), or define the rule with "
+            "jax.custom_jvp instead (jax then derives reverse mode from it).",
+            mode="fwd",
+            what=p.what,
+        ) from None
+    warnings.warn(
+        f"check_grads: {p.what} uses jax.custom_vjp, which has no forward mode; checking "
+        "reverse mode only. Pass modes=('rev',) to say so and silence this warning.",
+        stacklevel=4,
+    )
+    return dataclasses.replace(s, modes=tuple(m for m in s.modes if m != "fwd"))
+
+
 def _check(p: _Problem, order: int, level: int, s: _Settings, seed: int) -> None:
     rng = np.random.default_rng([seed, level, len(p.what)])
-    v, ct = _check_once(p, level, s, rng)
+    try:
+        v, ct = _check_once(p, level, s, rng)
+    except TypeError as e:  # jax: "can't apply forward-mode autodiff (jvp) to a custom_vjp"
+        if "fwd" not in s.modes or "custom_vjp" not in str(e):
+            raise
+        s = _without_forward_mode(p, s, e)
+        rng = np.random.default_rng([seed, level, len(p.what)])
+        v, ct = _check_once(p, level, s, rng)
     if order > 1:
         if "fwd" in s.modes:
             _check(_jvp_problem(p, v), order - 1, level + 1, s, seed)
@@ -698,7 +749,7 @@ def check_grads(
     args: tuple[Any, ...],
     *,
     order: int = 1,
-    modes: Sequence[str] = ("fwd", "rev"),
+    modes: Sequence[str] | None = None,
     eps: float | None = None,
     rtol: float | None = None,
     atol: float | None = None,
@@ -722,7 +773,11 @@ def check_grads(
         and other leaves are passed through unchanged.
       order: 1 checks first derivatives; 2 also checks the derivatives of the JVP
         and VJP functions (second derivatives), as ``jax.test_util.check_grads``.
-      modes: any of ``"fwd"`` (``jax.jvp``) and ``"rev"`` (``jax.vjp``).
+      modes: any of ``"fwd"`` (``jax.jvp``) and ``"rev"`` (``jax.vjp``). The default,
+        ``None``, checks both, except for a function built with ``jax.custom_vjp``
+        (it has no forward mode): then reverse mode only, with a warning. Asking
+        for ``"fwd"`` explicitly on such a function raises
+        :class:`ForwardModeUnavailableError`.
       eps: relative finite-difference step; ``h = eps * max(1, max|x|)``.
       rtol: relative tolerance; ``None`` uses the default for the comparison dtype.
       atol: absolute tolerance; ``None`` uses the default for the comparison dtype.
@@ -737,6 +792,7 @@ def check_grads(
 
     Raises:
       GradientCheckError: a derivative disagrees with the finite differences.
+      ForwardModeUnavailableError: ``"fwd"`` was asked for a ``custom_vjp`` function.
       X64UnavailableError: float64 could not be enabled.
 
     Example::
@@ -752,7 +808,8 @@ def check_grads(
         )
     if order not in (1, 2, 3):
         raise ValueError(f"check_grads: order must be 1, 2 or 3, got {order!r}.")
-    modes = tuple(modes)
+    default_modes = modes is None
+    modes = ("fwd", "rev") if modes is None else tuple(modes)
     unknown = set(modes) - {"fwd", "rev"}
     if unknown or not modes:
         raise ValueError(f"check_grads: modes must be a subset of ('fwd', 'rev'), got {modes}")
@@ -765,6 +822,7 @@ def check_grads(
         per_element_max=per_element_max,
         num_directions=num_directions,
         top_order=order,
+        default_modes=default_modes,
     )
     with jax.enable_x64(True):
         problem = _make_problem(f, tuple(args))

@@ -18,7 +18,7 @@ from minijax.train import TrainState, make_train_step, fit, checkpoint
 
 from minijax.optim import apply_updates
 from minijax.train import checkpoint, metrics, parallel
-from minijax.train.fit import History, fit
+from minijax.train.fit import History, NonFiniteLossError, fit
 from minijax.train.loop import scan_epoch, scan_repeat, scan_steps
 from minijax.train.parallel import (
     data_sharding,
@@ -32,6 +32,7 @@ from minijax.train.step import eval_step_fn, make_eval_step, make_train_step, tr
 
 __all__ = [
     "History",
+    "NonFiniteLossError",
     "TrainState",
     "apply_updates",
     "checkpoint",

@@ -17,6 +17,8 @@ Layout of one checkpoint, ``<directory>/step_<step, 8 digits>/``:
   shape, dtype, sha256 of the file, and for typed PRNG keys the key implementation
   (``threefry2x32``...): keys are saved as ``jax.random.key_data`` and rebuilt
   with ``jax.random.wrap_key_data(data, impl=...)``.
+  The manifest carries its own sha256 (``manifest_sha256``, over the rest of the
+  manifest), so a hand-edited manifest (two leaves' files swapped) is refused.
 * ``leaf_00000.npy``, ...: one NumPy file per leaf.
 
 Only the leaves are saved. Restoring needs a ``target`` with the same structure
@@ -35,10 +37,20 @@ Nothing saved is ever lost by accident:
   name with one ``os.replace``; a crash at any point leaves the previous
   checkpoints untouched, and the next save removes the dead temporary directory;
 * saving a step that exists raises :class:`CheckpointExistsError` unless
-  ``overwrite=True``;
-* old checkpoints are deleted only when you ask, with ``max_to_keep``.
+  ``overwrite=True``; the check is the rename itself (a rename onto a non-empty
+  directory fails), so of several processes saving the same step at once exactly
+  one wins and the others get the error;
+* old checkpoints are deleted only when you ask, with ``max_to_keep``: each is first
+  renamed out of the ``step_*`` names (``*.ckpt.del-<pid>-...``), then removed, so a
+  step is at every instant either listed and fully restorable or not listed;
+* a failed write (a full disk, a read-only directory) is a
+  :class:`CheckpointWriteError` naming the step and the path; the checkpoints
+  already there stay intact.
+
+The flax counterpart is ``flax.training.checkpoints`` / orbax ``CheckpointManager``.
 """
 
+import errno
 import hashlib
 import io
 import json
@@ -59,7 +71,9 @@ __all__ = [
     "CheckpointExistsError",
     "CheckpointManager",
     "CheckpointMismatchError",
+    "CheckpointWriteError",
     "CorruptCheckpointError",
+    "UnsavableLeafError",
     "all_steps",
     "checkpoint_path",
     "latest_step",
@@ -69,11 +83,14 @@ __all__ = [
 ]
 
 FORMAT = "minijax-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the manifest carries its own sha256
 MANIFEST = "manifest.json"
 _STEP_RE = re.compile(r"^step_(\d+)$")
 _TMP_RE = re.compile(r"^(?P<name>step_\d+)\.ckpt\.tmp-(?P<pid>\d+)-[0-9a-f]+$")
 _TRASH_RE = re.compile(r"^(?P<name>step_\d+)\.ckpt\.old-(?P<pid>\d+)-[0-9a-f]+$")
+_DELETED_RE = re.compile(r"^(?P<name>step_\d+)\.ckpt\.del-(?P<pid>\d+)-[0-9a-f]+$")
+# rename(2) onto an existing non-empty directory fails with one of these.
+_EXISTS_ERRNOS = (errno.ENOTEMPTY, errno.EEXIST)
 
 
 class CheckpointError(Exception):
@@ -90,6 +107,30 @@ class CheckpointMismatchError(CheckpointError, ValueError):
 
 class CorruptCheckpointError(CheckpointError):
     """A checkpoint file is missing, unreadable or fails its sha256 checksum."""
+
+
+class CheckpointWriteError(CheckpointError, OSError):
+    """Writing a checkpoint failed (disk full, read-only directory...); nothing was lost.
+
+    An ``OSError`` too, with the ``errno`` of the failure:
+
+    >>> import errno
+    >>> e = CheckpointWriteError(errno.ENOSPC, "Could not save step 2 to ckpts/step_00000002")
+    >>> e.errno == errno.ENOSPC, isinstance(e, OSError)
+    (True, True)
+    """
+
+
+class UnsavableLeafError(CheckpointError, TypeError):
+    """A leaf of the saved tree is not an array or a number (a string, an object...).
+
+    >>> import tempfile
+    >>> try:
+    ...     save(tempfile.mkdtemp(), {"w": np.zeros(2), "name": "mlp"}, step=0)
+    ... except UnsavableLeafError as e:
+    ...     print(str(e)[:44])
+    save(): the leaf at ['name'] is str ('mlp'),
+    """
 
 
 # --- paths ---------------------------------------------------------------------------
@@ -122,16 +163,31 @@ def _recover(directory: Path) -> None:
             final = directory / m["name"]
             if final.exists():
                 shutil.rmtree(entry, ignore_errors=True)
-            else:
+                continue
+            try:
                 os.replace(entry, final)
+            except OSError:  # another process recovered it first, or a new save landed
+                shutil.rmtree(entry, ignore_errors=True)
 
 
 def _cleanup_tmp(directory: Path) -> None:
-    """Remove temporary directories left by saves whose process has died."""
+    """Remove temporary and half-deleted directories left by processes that have died."""
     for entry in directory.iterdir():
-        m = _TMP_RE.match(entry.name)
+        m = _TMP_RE.match(entry.name) or _DELETED_RE.match(entry.name)
         if m and not _pid_alive(int(m["pid"])):
             shutil.rmtree(entry, ignore_errors=True)
+
+
+def _delete_step(directory: Path, step: int) -> None:
+    """Delete a checkpoint atomically: rename it out of the listed names, then remove it."""
+    final = checkpoint_path(directory, step)
+    doomed = directory / f"{final.name}.ckpt.del-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    try:
+        os.replace(final, doomed)
+    except FileNotFoundError:  # deleted by another process meanwhile
+        return
+    _fsync_dir(directory)
+    shutil.rmtree(doomed, ignore_errors=True)
 
 
 def all_steps(directory: str | os.PathLike[str]) -> list[int]:
@@ -247,6 +303,13 @@ def save(
         metadata: JSON-serializable extras stored in the manifest.
 
     Returns the path of the new checkpoint. Written atomically: see the module doc.
+
+    Raises:
+        CheckpointExistsError: the step exists (also when another process saved it
+            while this one was writing) and ``overwrite`` is False.
+        UnsavableLeafError: a leaf is not an array or a number (e.g. a string).
+        CheckpointWriteError: the disk is full, the directory read-only...; the
+            checkpoints already saved are intact.
     """
     if step is None:
         if not hasattr(tree, "step"):
@@ -258,18 +321,79 @@ def save(
     if max_to_keep is not None and max_to_keep < 1:
         raise ValueError(f"max_to_keep must be at least 1 (or None), got {max_to_keep}.")
 
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    _recover(directory)
-    _cleanup_tmp(directory)
-    final = checkpoint_path(directory, step)
-    if final.exists() and not overwrite:
-        raise CheckpointExistsError(
-            f"A checkpoint for step {step} already exists at {final}; pass overwrite=True "
-            "to replace it, or save under another step."
-        )
-
     leaves_with_path = jax.tree_util.tree_flatten_with_path(tree)[0]
+    for path, leaf in leaves_with_path:
+        _check_leaf(path, leaf)
+    directory = Path(directory)
+    final = checkpoint_path(directory, step)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        _recover(directory)
+        _cleanup_tmp(directory)
+        if final.exists() and not overwrite:
+            raise _exists_error(step, final)
+        _write_checkpoint(directory, final, step, leaves_with_path, metadata, overwrite)
+        if max_to_keep is not None:
+            for old in all_steps(directory)[:-max_to_keep]:
+                _delete_step(directory, old)
+    except CheckpointError:
+        raise
+    except OSError as e:
+        raise _write_error(e, step, final) from e
+    return final
+
+
+def _exists_error(step: int, final: Path) -> CheckpointExistsError:
+    return CheckpointExistsError(
+        f"A checkpoint for step {step} already exists at {final}; pass overwrite=True "
+        "to replace it, or save under another step."
+    )
+
+
+def _write_error(e: OSError, step: int, final: Path) -> CheckpointWriteError:
+    reason = e.strerror or str(e)
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        fix = "free space on that disk (or lower max_to_keep), or save to another directory"
+    elif e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        fix = "save to a directory you can write to, or fix its permissions"
+    else:
+        fix = "check the directory and try again"
+    where = f" ({e.filename})" if e.filename else ""
+    previous = latest_step(final.parent) if final.parent.is_dir() else None
+    kept = (
+        f"The checkpoints already in {final.parent} are intact (latest: step {previous})."
+        if previous is not None
+        else f"Nothing was left behind in {final.parent}."
+    )
+    return CheckpointWriteError(
+        e.errno or 0,
+        f"Could not save step {step} to {final}: {reason}{where}. {kept} Fix: {fix}.",
+    )
+
+
+def _check_leaf(path: tuple[Any, ...], leaf: Any) -> None:
+    ok = isinstance(leaf, jax.Array | np.ndarray | np.generic | bool | int | float | complex)
+    if ok and (_is_prng_key(leaf) or getattr(leaf, "dtype", np.dtype(bool)).kind not in "OUSa"):
+        return
+    kind = type(leaf).__name__
+    if ok:
+        kind = f"an array of dtype {leaf.dtype}"
+    raise UnsavableLeafError(
+        f"save(): the leaf at {_path_str(path)} is {kind} ({leaf!r:.60}), not an array or a "
+        "number; checkpoints hold arrays only. Put strings and other values in "
+        "save(..., metadata={...}) (stored in the manifest), or keep them out of the "
+        "saved tree (a field with struct.field(pytree_node=False))."
+    )
+
+
+def _write_checkpoint(
+    directory: Path,
+    final: Path,
+    step: int,
+    leaves_with_path: list[tuple[Any, Any]],
+    metadata: dict[str, Any] | None,
+    overwrite: bool,
+) -> None:
     tmp = directory / f"{final.name}.ckpt.tmp-{os.getpid()}-{uuid.uuid4().hex[:12]}"
     tmp.mkdir()
     try:
@@ -294,7 +418,7 @@ def save(
             if impl is not None:
                 entry["prng_impl"] = impl
             entries.append(entry)
-        manifest = {
+        manifest: dict[str, Any] = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "minijax_version": _minijax_version(),
@@ -304,26 +428,45 @@ def save(
             "metadata": metadata or {},
             "leaves": entries,
         }
+        manifest["manifest_sha256"] = _manifest_digest(manifest)
         _write_file(tmp / MANIFEST, json.dumps(manifest, indent=1).encode("utf-8"))
         _fsync_dir(tmp)
-        if final.exists():  # overwrite=True: move the old one aside, then swap
-            trash = directory / f"{final.name}.ckpt.old-{os.getpid()}-{uuid.uuid4().hex[:12]}"
-            os.replace(final, trash)
-            os.replace(tmp, final)
-            _fsync_dir(directory)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.replace(tmp, final)
-            _fsync_dir(directory)
+        _publish(directory, tmp, final, step, overwrite)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
-    if max_to_keep is not None:
-        for old in all_steps(directory)[:-max_to_keep]:
-            shutil.rmtree(checkpoint_path(directory, old), ignore_errors=True)
+
+def _publish(directory: Path, tmp: Path, final: Path, step: int, overwrite: bool) -> None:
+    """Rename the finished ``tmp`` to ``final``; the rename is also the existence check."""
+    while True:
+        trash = None
+        if overwrite and final.exists():  # move the old one aside, then swap
+            trash = directory / f"{final.name}.ckpt.old-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+            try:
+                os.replace(final, trash)
+            except FileNotFoundError:  # another overwriting save moved it first
+                trash = None
+        try:
+            os.replace(tmp, final)
+        except OSError as e:
+            if e.errno not in _EXISTS_ERRNOS:
+                raise
+            # Another process published this step meanwhile.
+            if trash is not None:  # ours is not in place: drop the copy we moved aside
+                shutil.rmtree(trash, ignore_errors=True)
+            if not overwrite:
+                raise _exists_error(step, final) from None
+            continue
         _fsync_dir(directory)
-    return final
+        if trash is not None:
+            shutil.rmtree(trash, ignore_errors=True)
+        return
+
+
+def _manifest_digest(manifest: dict[str, Any]) -> str:
+    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    return _sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8"))
 
 
 # --- restore -------------------------------------------------------------------------
@@ -338,7 +481,10 @@ def _resolve(directory: str | os.PathLike[str], step: int | None) -> Path:
     if step is None:
         step = latest_step(directory)
         if step is None:
-            raise FileNotFoundError(f"No checkpoint found in {directory}.")
+            raise FileNotFoundError(
+                f"No checkpoint found in {directory}: it holds no complete step_* directory. "
+                "Fix: check the path (all_steps(directory) lists the steps), or save() first."
+            )
     path = checkpoint_path(directory, step)
     if not (path / MANIFEST).is_file():
         raise FileNotFoundError(
@@ -360,6 +506,14 @@ def _read_manifest(path: Path) -> dict[str, Any]:
             f"{file} has format version {manifest['format_version']}, newer than this "
             f"minijax reads ({FORMAT_VERSION}); upgrade minijax."
         )
+    if manifest.get("format_version", 0) >= 2:  # version 1 had no manifest checksum
+        recorded = manifest.get("manifest_sha256")
+        if recorded != _manifest_digest(manifest):
+            raise CorruptCheckpointError(
+                f"{file} fails its own checksum (manifest_sha256 {recorded!r}): it was edited "
+                "or damaged after saving, so its leaf entries cannot be trusted. Restore "
+                "another step (all_steps() lists them) or re-save this one."
+            )
     return manifest
 
 

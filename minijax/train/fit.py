@@ -23,6 +23,13 @@ main thread, the first Ctrl-C only sets a flag that is checked between steps, so
 a step is never cut in half (its input state may already be donated); a second
 Ctrl-C interrupts at once.
 
+A non-finite metric (the loss turning NaN or inf) stops ``fit`` by default with a
+:class:`NonFiniteLossError` naming the step, the metric and what to try;
+``on_nan="warn"`` keeps going with a warning, ``on_nan="skip"`` keeps going
+without counting those steps, for an optimizer that skips them
+(``optim.apply_if_finite``). Metrics are checked every ``log_every`` steps and
+at the end of each epoch (each check waits for the device).
+
 It is a small convenience for examples and notebooks; the loop itself is a
 dozen lines (see docs/training.md) and real projects often write their own.
 """
@@ -31,6 +38,7 @@ import math
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from types import FrameType
@@ -44,7 +52,42 @@ from minijax.random import KeyManager, as_key
 from minijax.train.loop import scan_epoch
 from minijax.typing import PRNGKeyArray
 
-__all__ = ["History", "fit"]
+__all__ = ["History", "NonFiniteLossError", "fit"]
+
+_ON_NAN = ("raise", "warn", "skip")
+_NAN_ADVICE = (
+    "What to try: lower the learning rate, or clip the gradients "
+    "(optim.chain(optim.clip_by_global_norm(1.0), tx)); look for NaN or inf in the data; "
+    "find the first operation that makes a NaN with `with minijax.debug.debug_nans(): ...`; "
+    'or pass on_nan="skip" with a tx wrapped in optim.apply_if_finite(tx, 10) to skip '
+    'such steps, or on_nan="warn" to keep going.'
+)
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A training metric became NaN or infinite in :func:`fit` (``on_nan="raise"``).
+
+    Attributes: ``step`` (counted from 0 over the run), ``epoch`` (from 0),
+    ``metric``, ``value``, and ``state``, the state after that check.
+
+    >>> e = NonFiniteLossError("fit: ...", step=3, epoch=0, metric="loss",
+    ...                        value=float("nan"), state=None)
+    >>> isinstance(e, FloatingPointError), e.step, e.metric
+    (True, 3, 'loss')
+    """
+
+    def __init__(
+        self, message: str, *, step: int, epoch: int, metric: str, value: float, state: Any
+    ) -> None:
+        super().__init__(message)
+        self.step, self.epoch, self.metric, self.value, self.state = (
+            step,
+            epoch,
+            metric,
+            value,
+            state,
+        )
+
 
 Step = Callable[[Any, Any], tuple[Any, dict[str, Any]]]
 EvalStep = Callable[[Any, Any], dict[str, Any]]
@@ -61,6 +104,9 @@ class History:
         epochs_completed: how many epochs ran to the end.
         interrupted: whether training stopped on `KeyboardInterrupt`.
         seconds: wall-clock time of each completed epoch.
+        non_finite_steps: the steps (counted from 0) with a NaN or infinite metric
+            (`on_nan="warn"` or `"skip"`; with `"skip"` they are left out of
+            `step` and `epoch`).
 
     >>> from minijax.train import History
     >>> history = History(epoch={"loss": [0.9, 0.4]}, eval={"loss": [1.0, 0.5]}, epochs_completed=2)
@@ -77,6 +123,7 @@ class History:
     epochs_completed: int = 0
     interrupted: bool = False
     seconds: list[float] = field(default_factory=list)
+    non_finite_steps: list[int] = field(default_factory=list)
 
     def _add(self, table: dict[str, list[float]], values: dict[str, float]) -> None:
         for k, v in values.items():
@@ -91,6 +138,7 @@ class History:
             "epochs_completed": self.epochs_completed,
             "interrupted": self.interrupted,
             "seconds": self.seconds,
+            "non_finite_steps": self.non_finite_steps,
         }
 
     def plot(
@@ -204,6 +252,74 @@ def _evaluate(
     return {k: float(v / count) for k, v in totals.items()} if count else {}
 
 
+def _first_non_finite(values: dict[str, float]) -> tuple[str, float] | None:
+    for k, v in values.items():
+        if not math.isfinite(v):
+            return k, v
+    return None
+
+
+def _params_finite(state: Any) -> bool:
+    params = getattr(state, "params", state)
+    leaves = [x for x in jax.tree.leaves(params) if hasattr(x, "dtype")]
+    return all(
+        bool(np.all(np.isfinite(np.asarray(x))))
+        for x in leaves
+        if np.issubdtype(np.asarray(x).dtype, np.inexact)
+    )
+
+
+class _NanGuard:
+    """What ``fit`` does with steps whose metrics are not finite (``on_nan``)."""
+
+    def __init__(self, on_nan: str, history: "History") -> None:
+        if on_nan not in _ON_NAN:
+            raise ValueError(f"fit: on_nan must be one of {_ON_NAN}, got {on_nan!r}.")
+        self.on_nan, self.history = on_nan, history
+
+    def check(
+        self, rows: list[dict[str, float]], first: int, epoch: int, state: Any
+    ) -> list[dict[str, float]]:
+        """``rows`` are the metrics of steps ``first, first + 1, ...``; returns those to keep."""
+        bad = [(first + i, f) for i, r in enumerate(rows) if (f := _first_non_finite(r))]
+        if not bad:
+            return rows
+        step, (metric, value) = bad[0]
+        where = f"the training metric {metric!r} is {value} at step {step} (epoch {epoch})"
+        if self.on_nan == "raise":
+            raise NonFiniteLossError(
+                f"fit: {where}; training stopped. {_NAN_ADVICE}",
+                step=step,
+                epoch=epoch,
+                metric=metric,
+                value=value,
+                state=state,
+            )
+        self.history.non_finite_steps += [s for s, _ in bad]
+        if self.on_nan == "warn":
+            warnings.warn(
+                f"fit: {where} ({len(bad)} such steps in this check); going on "
+                f'(on_nan="warn"). {_NAN_ADVICE}',
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return rows
+        if not _params_finite(state):
+            raise NonFiniteLossError(
+                f'fit: {where}, and with on_nan="skip" the parameters are no longer finite: '
+                'the optimizer applied that step. on_nan="skip" needs a tx that skips '
+                "non-finite updates: optim.apply_if_finite(tx, max_consecutive_errors=10) "
+                "(or optim.MultiSteps(tx, 1, should_skip_update_fn=optim.skip_not_finite)).",
+                step=step,
+                epoch=epoch,
+                metric=metric,
+                value=value,
+                state=state,
+            )
+        skipped = {s for s, _ in bad}
+        return [r for i, r in enumerate(rows) if first + i not in skipped]
+
+
 def _is_array_tree(data: Any) -> bool:
     """An array, or a tuple/dict of arrays: data to batch (a list is a list of batches)."""
     if not isinstance(data, jax.Array | np.ndarray | tuple | dict):
@@ -231,6 +347,7 @@ def fit(
     progress: bool = True,
     log_every: int = 10,
     print_fn: Callable[[str], Any] = print,
+    on_nan: str = "raise",
 ) -> tuple[Any, History]:
     """Train `state` for `epochs` epochs; return the final state and a `History`.
 
@@ -269,6 +386,14 @@ def fit(
         log_every: refresh the bar's metrics every this many steps (each refresh
             waits for the device).
         print_fn: where the plain lines go.
+        on_nan: what a NaN or infinite training metric does (checked every
+            ``log_every`` steps and at each epoch's end): ``"raise"`` (default) a
+            :class:`NonFiniteLossError` with the step, the metric and what to try;
+            ``"warn"`` a ``RuntimeWarning``, training goes on; ``"skip"`` leaves those
+            steps out of the history and goes on, for an optimizer that skips
+            non-finite updates (``optim.apply_if_finite``): if the parameters have
+            become non-finite anyway, it raises. Either way the steps are listed in
+            ``history.non_finite_steps``.
 
     Returns:
         `(state, history)`. On `KeyboardInterrupt` (Ctrl-C, or raised by a
@@ -313,6 +438,7 @@ def fit(
 
     fused_run = scan_epoch(train_step, batch_size) if fused else None  # type: ignore[arg-type]
     history = History()
+    nan_guard = _NanGuard(on_nan, history)
     global_step = 0
     bar = None
     step_metrics: list[dict[str, Any]] = []
@@ -342,11 +468,14 @@ def fit(
                         {k: float(v[i]) for k, v in host.items()}
                         for i in range(len(next(iter(host.values()), [])))
                     ]
-                    global_step += len(per_step)
+                    n_steps = len(per_step)
+                    per_step = nan_guard.check(per_step, global_step, epoch, state)
+                    global_step += n_steps
                     if bar is not None:
                         bar.update(len(per_step))
                     guard.check()
                 else:
+                    first_step, kept, checked = global_step, [], 0
                     for batch in epoch_batches(epoch, epoch_key):
                         new_state, metrics = train_step(state, batch)
                         state = new_state
@@ -354,12 +483,17 @@ def fit(
                         if on_step is not None:
                             on_step(global_step, state, metrics)
                         global_step += 1
+                        if len(step_metrics) % max(1, log_every) == 0:
+                            rows = [_to_floats(m) for m in jax.device_get(step_metrics[checked:])]
+                            kept += nan_guard.check(rows, first_step + checked, epoch, state)
+                            checked = len(step_metrics)
+                            if bar is not None:
+                                bar.set_postfix(rows[-1], refresh=False)
                         if bar is not None:
                             bar.update(1)
-                            if len(step_metrics) % max(1, log_every) == 0:
-                                bar.set_postfix(_to_floats(metrics), refresh=False)
                         guard.check()
-                    per_step = [_to_floats(m) for m in jax.device_get(step_metrics)]
+                    rows = [_to_floats(m) for m in jax.device_get(step_metrics[checked:])]
+                    per_step = kept + nan_guard.check(rows, first_step + checked, epoch, state)
                     step_metrics = []
                 for m in per_step:
                     history._add(history.step, m)

@@ -33,18 +33,46 @@ __all__ = ["scan_epoch", "scan_repeat", "scan_steps"]
 Step = Callable[[Any, Any], tuple[Any, dict[str, Any]]]
 
 
+def _check_stacked(batches: Any, batch_size: int | None) -> None:
+    """Stacked batches: every leaf ``(num_steps, batch_size, ...)``; not one single batch."""
+    leaves = jax.tree_util.tree_leaves_with_path(batches)
+    for path, leaf in leaves:
+        shape = tuple(getattr(leaf, "shape", ()))
+        name = "batches" + jax.tree_util.keystr(path)
+        if len(shape) < 2:
+            raise ValueError(
+                f"scan_steps: {name} has shape {shape}, but scan_steps scans over the first "
+                "axis, so each step would get "
+                + ("a scalar" if len(shape) == 1 else "nothing")
+                + ". Did you pass one batch instead of a stack of batches shaped "
+                "(num_steps, batch_size, ...)? Stack them with minijax.data.epoch_batches, or "
+                "use scan_repeat(step, num_steps) to run several steps on one batch."
+            )
+        if batch_size is not None and shape[1] != batch_size:
+            raise ValueError(
+                f"scan_steps: {name} has shape {shape}; expected (num_steps, {batch_size}, ...) "
+                f"with batch_size={batch_size}. Did you pass one batch of {shape[0]} examples "
+                "instead of a stack of batches? Stack them with minijax.data.epoch_batches."
+            )
+
+
 def scan_steps(
-    step: Step, *, donate: bool = True, unroll: int = 1
+    step: Step, *, batch_size: int | None = None, donate: bool = True, unroll: int = 1
 ) -> Callable[[Any, Any], tuple[Any, Any]]:
     """A jitted `run(state, batches) -> (state, metrics)` scanning `step` over `batches`.
 
     Args:
         step: `step(state, batch) -> (state, metrics)`, e.g. from
             `minijax.train.train_step_fn` (a jitted step works too: it is inlined).
+        batch_size: when given, every leaf of `batches` must be shaped
+            `(num_steps, batch_size, ...)`: passing one batch by mistake is then an
+            error rather than `batch_size` steps on single examples.
         donate: donate the input state's buffers.
         unroll: `lax.scan`'s unroll factor.
 
-    `batches` is any pytree whose leaves have a leading `num_steps` axis;
+    `batches` is any pytree whose leaves have a leading `num_steps` axis and at
+    least one more (a leaf of shape `(n,)` is an error: it is the labels of one
+    batch far more often than one number per step; give such a leaf shape `(n, 1)`);
     `metrics` comes back with the same leading axis (one entry per step).
 
     >>> import jax.numpy as jnp, minijax.optim as optim
@@ -60,7 +88,10 @@ def scan_steps(
     """
 
     def run(state: Any, batches: Any) -> tuple[Any, Any]:
+        _check_stacked(batches, batch_size)
+        # >>> TASK A6.3
         return jax.lax.scan(step, state, batches, unroll=unroll)
+        # <<< TASK A6.3
 
     return jax.jit(run, donate_argnums=(0,) if donate else ())
 

@@ -93,12 +93,21 @@ class TrainState(struct.PyTreeNode):
 
         Extra keyword arguments replace other fields in the same new state (e.g.
         `batch_stats=new_stats` for a subclass that has that field).
+
+        NaN or infinite gradients are applied as they are, as in flax: the
+        parameters (and e.g. Adam's moments) become NaN and stay NaN; nothing is
+        checked inside a jitted step. To skip such steps, wrap the optimizer:
+        `tx = optim.apply_if_finite(tx, max_consecutive_errors=10)`; to find where
+        the NaN comes from, run a step under `minijax.debug.debug_nans()`;
+        `minijax.train.fit` stops at the first non-finite loss by default.
         """
+        # >>> TASK A6.1
         updates, new_opt_state = self.tx.update(grads, self.opt_state, self.params)
         new_params = apply_updates(self.params, updates)
         return self.replace(
             step=self.step + 1, params=new_params, opt_state=new_opt_state, **kwargs
         )
+        # <<< TASK A6.1
 
     @classmethod
     def create(
@@ -110,6 +119,13 @@ class TrainState(struct.PyTreeNode):
         **kwargs: Any,
     ) -> "TrainState":
         """A state at step 0 with `opt_state = tx.init(params)`; `kwargs` fill extra fields."""
+        if not (callable(getattr(tx, "init", None)) and callable(getattr(tx, "update", None))):
+            name = getattr(tx, "__name__", type(tx).__name__)
+            raise TypeError(
+                f"TrainState.create: tx must be an optimizer (a GradientTransformation with "
+                f".init and .update), got {name!r} of type {type(tx).__name__}. Fix: call the "
+                f"factory, e.g. tx={name}(learning_rate=1e-3)."
+            )
         opt_state = tx.init(params)
         return cls(
             step=jnp.zeros((), jnp.int32),

@@ -57,6 +57,18 @@ def _split_aux(aux: Any, returns_state_updates: bool) -> tuple[Metrics, dict[str
     return metrics, dict(updates)
 
 
+def _scalar_loss(loss: Any, where: str) -> Any:
+    """``loss`` if it is one number; a per-example loss is the usual mistake."""
+    shape = getattr(loss, "shape", ())
+    if shape != ():
+        raise ValueError(
+            f"{where}: loss_fn returned a loss of shape {tuple(shape)}, not a scalar "
+            "(jax.grad needs one number). If that is one loss per example, reduce it: "
+            "return losses.mean() (or .sum()); with has_aux=True return (loss.mean(), metrics)."
+        )
+    return loss
+
+
 def train_step_fn(
     loss_fn: LossFn, *, has_aux: bool = False, returns_state_updates: bool = False
 ) -> Step:
@@ -93,8 +105,17 @@ def train_step_fn(
         raise ValueError("returns_state_updates=True needs has_aux=True.")
 
     def step(state: Any, batch: Any) -> tuple[Any, Metrics]:
+        # >>> TASK A6.2
         def objective(params: Any) -> Any:
-            return loss_fn(params, state, batch)
+            out = loss_fn(params, state, batch)
+            if has_aux:
+                if not (isinstance(out, tuple) and len(out) == 2):
+                    raise TypeError(
+                        "train_step: with has_aux=True, loss_fn must return (loss, metrics); "
+                        f"got {type(out).__name__}. Return a pair, or drop has_aux=True."
+                    )
+                return _scalar_loss(out[0], "train_step"), out[1]
+            return _scalar_loss(out, "train_step")
 
         if has_aux:
             (loss, aux), grads = jax.value_and_grad(objective, has_aux=True)(state.params)
@@ -104,6 +125,7 @@ def train_step_fn(
             metrics, updates = {}, {}
         new_state = state.apply_gradients(grads=grads, **updates)
         return new_state, {"loss": loss, **metrics}
+        # <<< TASK A6.2
 
     return step
 

@@ -3,6 +3,9 @@
 Parity with flax.linen is in test_nn_parity_layers.py.
 """
 
+from typing import Any
+
+import flax.linen as fnn
 import hypothesis.strategies as st
 import jax
 import jax.numpy as jnp
@@ -157,3 +160,76 @@ def test_gradients(device, kind, steps, reverse, seed) -> None:  # type: ignore[
 def test_errors(make, match) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match=match):
         make()
+
+
+# --- every cell, RNN's options and Bidirectional: bitwise equal to flax ------------------
+
+
+SEQ_X = jnp.asarray(np.random.default_rng(5).standard_normal((2, 5, 3)), jnp.float32)
+LENGTHS = jnp.array([3, 5])
+
+
+def _assert_bitwise(mine: Any, theirs: Any) -> None:
+    assert jax.tree.structure(mine) == jax.tree.structure(theirs)
+    for a, b in zip(jax.tree.leaves(mine), jax.tree.leaves(theirs), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def _rnn_parity(build: Any, x: Any, **call: Any) -> Any:
+    theirs, mine = build(fnn), build(nn)
+    for seed in (0, 4):
+        v_theirs = theirs.init(jax.random.key(seed), x, **call)
+        v_mine = mine.init(jax.random.key(seed), x, **call)
+        _assert_bitwise(v_mine, v_theirs)
+        _assert_bitwise(mine.apply(v_mine, x, **call), theirs.apply(v_theirs, x, **call))
+    return v_mine
+
+
+@pytest.mark.parametrize(
+    "cell", ["LSTMCell", "OptimizedLSTMCell", "GRUCell", "SimpleCell", "MGUCell"])
+@pytest.mark.parametrize("options", [
+    {},
+    {"return_carry": True, "reverse": True, "keep_order": True},
+    {"time_major": True, "unroll": 2},
+])
+def test_rnn_cells_equal_flax(cell: str, options: dict[str, Any]) -> None:
+    x = SEQ_X.swapaxes(0, 1) if options.get("time_major") else SEQ_X
+    call = {} if options.get("time_major") else {"seq_lengths": LENGTHS}
+    variables = _rnn_parity(lambda lib: lib.RNN(getattr(lib, cell)(4), **options), x, **call)
+    assert set(variables["params"]) == {"cell"}
+
+
+def test_conv_lstm_cell_over_frames_equals_flax() -> None:
+    frames = jnp.asarray(np.random.default_rng(6).standard_normal((1, 3, 5, 5, 2)), jnp.float32)
+    variables = _rnn_parity(lambda lib: lib.RNN(lib.ConvLSTMCell(2, kernel_size=(3, 3))), frames)
+    assert variables["params"]["cell"]["ih"]["kernel"].shape == (3, 3, 2, 8)
+
+
+def test_bidirectional_with_lengths_equals_flax() -> None:
+    def build(lib: Any) -> Any:
+        return lib.Bidirectional(lib.RNN(lib.GRUCell(3)), lib.RNN(lib.LSTMCell(3)),
+                                 return_carry=True)
+
+    _rnn_parity(build, SEQ_X, seq_lengths=LENGTHS, init_key=jax.random.key(9))
+
+
+def test_rnn_split_rngs_gives_each_step_its_own_dropout_mask() -> None:
+    def build(lib: Any) -> Any:
+        class DropCell(lib.GRUCell):
+            @lib.compact
+            def __call__(self, carry, inputs):
+                inputs = lib.Dropout(0.5, deterministic=False)(inputs)
+                return super().__call__(carry, inputs)
+
+        class Net(lib.Module):
+            @lib.compact
+            def __call__(self, x):
+                return lib.RNN(DropCell(3), split_rngs={"params": False, "dropout": True})(x)
+        return Net()
+
+    theirs, mine = build(fnn), build(nn)
+    rngs = {"params": jax.random.key(0), "dropout": jax.random.key(1)}
+    v = mine.init(rngs, SEQ_X)
+    _assert_bitwise(v, theirs.init(rngs, SEQ_X))
+    drop = {"dropout": jax.random.key(2)}
+    _assert_bitwise(mine.apply(v, SEQ_X, rngs=drop), theirs.apply(v, SEQ_X, rngs=drop))

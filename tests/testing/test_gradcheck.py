@@ -437,3 +437,43 @@ def test_random_compositions_pass(
         return {"poly": poly, "mix": jnp.sum(u) * jnp.cos(y)}
 
     check_grads(f, (x, y))
+
+
+# --- functions with a hand-written backward pass (jax.custom_vjp) -----------------------
+
+
+def _custom_vjp_square(scale):
+    @jax.custom_vjp
+    def f(x):
+        return jnp.sum(x**2)
+
+    def fwd(x):
+        return f(x), x
+
+    def bwd(x, g):
+        return (scale * 2 * x * g,)
+
+    f.defvjp(fwd, bwd)
+    return f
+
+
+def test_custom_vjp_default_modes_check_reverse_mode_and_say_so():
+    x = jnp.array([0.5, -1.0, 2.0])
+    with pytest.warns(UserWarning, match=r"custom_vjp.*reverse mode only.*modes=\('rev',\)"):
+        check_grads(_custom_vjp_square(1.0), (x,))
+    with pytest.warns(UserWarning), pytest.raises(GradientCheckError) as e:
+        check_grads(_custom_vjp_square(1.01), (x,))  # a 1% error in the backward pass
+    assert e.value.mode == "rev"
+
+
+def test_custom_vjp_rev_only_is_silent_and_fwd_is_a_clear_error():
+    import warnings
+
+    from minijax.testing import ForwardModeUnavailableError
+
+    x = jnp.array([0.5, -1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_grads(_custom_vjp_square(1.0), (x,), modes=("rev",), order=2)
+    with pytest.raises(ForwardModeUnavailableError, match=r"custom_vjp.*Fix: pass modes"):
+        check_grads(_custom_vjp_square(1.0), (x,), modes=("fwd", "rev"))
