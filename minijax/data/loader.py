@@ -53,7 +53,7 @@ def num_examples(data: Any) -> int:
     5
     >>> data.num_examples((np.zeros(5), np.zeros(4)))
     Traceback (most recent call last):
-    ValueError: data leaves have different numbers of examples: {'[0]': 5, '[1]': 4}
+    ValueError: data leaves have different numbers of examples: {'[0]': 5, '[1]': 4}; ...
     """
     leaves = jax.tree_util.tree_flatten_with_path(data)[0]
     if not leaves:
