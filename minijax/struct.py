@@ -221,5 +221,14 @@ class PyTreeNode:
         dataclass(cls, **kwargs)
 
     def replace(self: _T, **changes: Any) -> _T:
-        """Return a copy with the given fields changed."""
+        """Return a copy with the given fields changed.
+
+        >>> from minijax import struct
+        >>> class Point(struct.PyTreeNode):
+        ...     x: float
+        ...     y: float
+        >>> p = Point(1.0, 2.0)
+        >>> p.replace(y=5.0), p                 # a new object; p is unchanged
+        (Point(x=1.0, y=5.0), Point(x=1.0, y=2.0))
+        """
         return dataclasses.replace(self, **changes)  # type: ignore[type-var]

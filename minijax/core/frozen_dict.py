@@ -66,17 +66,33 @@ class FrozenDict(Mapping[K, V]):
         return FrozenDict, (unfreeze(self),)
 
     def copy(self, add_or_replace: Mapping[K, V] | None = None) -> "FrozenDict[K, V]":
-        """A new `FrozenDict` with the entries of `add_or_replace` added or replaced."""
+        """A new `FrozenDict` with the entries of `add_or_replace` added or replaced.
+
+        >>> from minijax.core import FrozenDict
+        >>> FrozenDict({"a": 1}).copy({"b": 2}).unfreeze()
+        {'a': 1, 'b': 2}
+        """
         return FrozenDict({**self._dict, **(add_or_replace or {})})
 
     def pop(self, key: K) -> tuple["FrozenDict[K, V]", V]:
-        """`(a copy without key, the value at key)`."""
+        """`(a copy without key, the value at key)`.
+
+        >>> from minijax.core import FrozenDict
+        >>> rest, value = FrozenDict({"a": 1, "b": 2}).pop("a")
+        >>> rest.unfreeze(), value
+        ({'b': 2}, 1)
+        """
         rest = dict(self._dict)
         value = rest.pop(key)
         return FrozenDict(rest), value
 
     def unfreeze(self) -> dict[K, V]:
-        """A plain nested dict with the same entries."""
+        """A plain nested dict with the same entries.
+
+        >>> from minijax.core import FrozenDict
+        >>> FrozenDict({"params": {"w": 1}}).unfreeze()
+        {'params': {'w': 1}}
+        """
         plain: dict[K, V] = unfreeze(self)
         return plain
 

@@ -53,7 +53,7 @@ def num_examples(data: Any) -> int:
     5
     >>> data.num_examples((np.zeros(5), np.zeros(4)))
     Traceback (most recent call last):
-    ValueError: data leaves have different numbers of examples: {'[0]': 5, '[1]': 4}
+    ValueError: data leaves have different numbers of examples: {'[0]': 5, '[1]': 4}; ...
     """
     leaves = jax.tree_util.tree_flatten_with_path(data)[0]
     if not leaves:
@@ -253,7 +253,15 @@ class Loader:
         return jax.random.fold_in(self.key, epoch)
 
     def epoch(self, epoch: int) -> Iterator[Any]:
-        """The batches of epoch number `epoch`."""
+        """The batches of epoch number `epoch`.
+
+        >>> import numpy as np
+        >>> from minijax import data
+        >>> loader = data.Loader(np.arange(4), batch_size=2, shuffle=True, key=0)
+        >>> again = [b.tolist() for b in loader.epoch(3)]
+        >>> again == [b.tolist() for b in loader.epoch(3)], loader.next_epoch   # counter unmoved
+        (True, 0)
+        """
         return iterate_batches(
             self.data, self.batch_size, key=self.epoch_key(epoch), drop_last=self.drop_last
         )
@@ -262,6 +270,13 @@ class Loader:
         """Epoch `epoch` as `(num_batches, batch_size, ...)` arrays for `lax.scan`.
 
         The same order as `epoch`, without the last partial batch.
+
+        >>> import numpy as np
+        >>> from minijax import data
+        >>> loader = data.Loader(np.arange(5), batch_size=2, shuffle=True, key=0)
+        >>> stacked = loader.stacked(0)
+        >>> stacked.shape, stacked.tolist() == [b.tolist() for b in loader.epoch(0)][:2]
+        ((2, 2), True)
         """
         return epoch_batches(self.data, self.batch_size, self.epoch_key(epoch))
 

@@ -160,7 +160,15 @@ class Scope:
         self.reservations.setdefault(name, set()).add(col)
 
     def push(self, name: str, reuse: bool = False) -> "Scope":
-        """The scope of the child called `name`; its rngs fold `name` in (flax: `push`)."""
+        """The scope of the child called `name`; its rngs fold `name` in (flax: `push`).
+
+        >>> import jax, jax.numpy as jnp
+        >>> from minijax.nn.scope import Scope
+        >>> root = Scope({}, {"params": jax.random.key(0)}, mutable=True)
+        >>> child = root.push("Dense_0")
+        >>> child.path, child.rngs["params"].suffix
+        (('Dense_0',), ('Dense_0',))
+        """
         self._check_valid()
         if not (reuse and name in self.reservations):
             self.reserve(name)
@@ -192,7 +200,14 @@ class Scope:
         return node if isinstance(node, dict) else None
 
     def variables(self) -> dict[str, Any]:
-        """`{collection: this scope's subtree}`; by reference, so writes show up."""
+        """`{collection: this scope's subtree}`; by reference, so writes show up.
+
+        >>> import jax, jax.numpy as jnp
+        >>> from minijax.nn.scope import Scope
+        >>> scope = Scope({"params": {"Dense_0": {"bias": jnp.zeros(2)}}}).push("Dense_0")
+        >>> jax.tree.map(jnp.shape, scope.variables())
+        {'params': {'bias': (2,)}}
+        """
         trees = {c: self._collection(c) for c in self.store.variables}
         return {c: t for c, t in trees.items() if t is not None}
 
@@ -210,7 +225,18 @@ class Scope:
         return (self._collection(col) or {}).get(name, default)
 
     def put_variable(self, col: str, name: str, value: Any) -> None:
-        """Write `col/<path>/name`; raises `ModifyScopeVariableError` if `col` is immutable."""
+        """Write `col/<path>/name`; raises `ModifyScopeVariableError` if `col` is immutable.
+
+        >>> import jax, jax.numpy as jnp
+        >>> from minijax.nn.scope import Scope
+        >>> scope = Scope({}, mutable=["batch_stats"])
+        >>> scope.put_variable("batch_stats", "mean", jnp.zeros(3))
+        >>> jax.tree.map(jnp.shape, scope.mutable_variables())
+        {'batch_stats': {'mean': (3,)}}
+        >>> scope.put_variable("params", "w", jnp.zeros(3))
+        Traceback (most recent call last):
+        minijax.nn.errors.ModifyScopeVariableError: ...
+        """
         self._check_valid()
         if not self.store.is_mutable(col):
             raise errors.immutable(col, name, self.path)

@@ -42,7 +42,16 @@ class Variable(Generic[T]):
 
     @property
     def value(self) -> T:
-        """The current value in the store."""
+        """The current value in the store; assigning `.value` writes it back.
+
+        >>> import jax.numpy as jnp
+        >>> from minijax.nn.scope import Scope
+        >>> scope = Scope({}, mutable=True)
+        >>> count = scope.variable("counter", "count", jnp.zeros, (), jnp.int32)
+        >>> count.value = count.value + 1
+        >>> int(scope.mutable_variables()["counter"]["count"]), count.is_mutable()
+        (1, True)
+        """
         value: T = self.scope.get_variable(self.collection, self.name)
         return value
 
