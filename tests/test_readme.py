@@ -17,7 +17,7 @@ def test_readme_opens_with_the_demo_and_the_test_command():
     assert README.read_text().startswith("```bash\n")
     assert len(first) == 2
     assert first[0].endswith("-m minijax demo") and "pip install" in first[0]
-    assert "[test" in first[1] and first[1].endswith("pytest -q")
+    assert "[test" in first[1] and first[1].endswith("pytest -q -n auto")
 
 
 def test_readme_python_example_runs_and_trains():
