@@ -22,9 +22,11 @@ from minijax.optim.losses import (
     kl_divergence_with_log_targets,
     l2_loss,
     log_cosh,
+    make_fenchel_young_loss,
     multiclass_hinge_loss,
     multiclass_perceptron_loss,
     multiclass_sparsemax_loss,
+    ntxent,
     perceptron_loss,
     poly_loss_cross_entropy,
     safe_softmax_cross_entropy,
@@ -32,11 +34,10 @@ from minijax.optim.losses import (
     sigmoid_focal_loss,
     smooth_labels,
     softmax_cross_entropy,
+    softmax_cross_entropy_with_integer_labels,
     sparsemax_loss,
     squared_error,
-)
-from minijax.optim.losses import (
-    softmax_cross_entropy_with_integer_labels as softmax_cross_entropy_with_integer_labels,
+    triplet_margin_loss,
 )
 
 __all__ = [
@@ -52,9 +53,11 @@ __all__ = [
     "kl_divergence_with_log_targets",
     "l2_loss",
     "log_cosh",
+    "make_fenchel_young_loss",
     "multiclass_hinge_loss",
     "multiclass_perceptron_loss",
     "multiclass_sparsemax_loss",
+    "ntxent",
     "perceptron_loss",
     "poly_loss_cross_entropy",
     "safe_softmax_cross_entropy",
@@ -65,4 +68,5 @@ __all__ = [
     "softmax_cross_entropy_with_integer_labels",
     "sparsemax_loss",
     "squared_error",
+    "triplet_margin_loss",
 ]

@@ -199,3 +199,24 @@ def test_deprecated_alias_warns_as_optax() -> None:
 def test_integer_labels_to_the_soft_loss_name_the_fix() -> None:
     with pytest.raises(ValueError, match="softmax_cross_entropy_with_integer_labels"):
         losses.softmax_cross_entropy(jnp.zeros((4, 10)), jnp.arange(4))
+
+
+@pytest.mark.parity
+@given(seed=st.integers(0, 2**31 - 1), dtype=st.sampled_from(DTYPES),
+       degree=st.sampled_from([1, 2]), temperature=st.sampled_from([0.07, 1.0]))
+def test_self_supervised_and_fenchel_young_bitwise(seed: int, dtype: str, degree: int,
+                                                   temperature: float) -> None:
+    rng = np.random.default_rng(seed)
+    with jax.enable_x64(dtype == "float64"):
+        a, p, n = (jnp.asarray(rng.normal(size=(4, 3)), dtype) for _ in range(3))
+        labels = jnp.asarray([0, 0, 1, 1])
+        same(losses.ntxent(a, labels, temperature), optax.losses.ntxent(a, labels, temperature))
+        same(jax.grad(losses.ntxent)(a, labels), jax.grad(optax.losses.ntxent)(a, labels))
+        same(losses.triplet_margin_loss(a, p, n, -1, degree),
+             optax.losses.triplet_margin_loss(a, p, n, -1, degree))
+        y = jax.nn.one_hot(jnp.asarray(rng.integers(0, 3, size=4)), 3, dtype=a.dtype)
+        fy = losses.make_fenchel_young_loss(jax.scipy.special.logsumexp)
+        ref = optax.losses.make_fenchel_young_loss(jax.scipy.special.logsumexp)
+        same(fy(a, y), ref(a, y))
+    with pytest.raises(ValueError, match="one label per embedding"):
+        losses.ntxent(jnp.ones((4, 2)), jnp.zeros(3, jnp.int32))
