@@ -220,3 +220,31 @@ def test_self_supervised_and_fenchel_young_bitwise(seed: int, dtype: str, degree
         same(fy(a, y), ref(a, y))
     with pytest.raises(ValueError, match="one label per embedding"):
         losses.ntxent(jnp.ones((4, 2)), jnp.zeros(3, jnp.int32))
+
+
+@pytest.mark.parity
+@given(seed=st.integers(0, 2**31 - 1), dtype=st.sampled_from(DTYPES),
+       reduction=st.sampled_from(["mean", "sum", "none"]), background=st.booleans())
+def test_dice_and_ranking_bitwise(seed: int, dtype: str, reduction: str,
+                                  background: bool) -> None:
+    rng = np.random.default_rng(seed)
+    with jax.enable_x64(dtype == "float64"):
+        z = jnp.asarray(rng.normal(size=(2, 4, 3)), dtype)
+        y = jax.nn.one_hot(jnp.asarray(rng.integers(0, 3, size=(2, 4))), 3, dtype=z.dtype)
+        kw = {"reduction": reduction, "ignore_background": background, "alpha": 0.3,
+              "beta": 0.7, "class_weights": jnp.asarray([1.0, 2.0, 0.5], dtype)}
+        same(losses.dice_loss(z, y, **kw), optax.losses.dice_loss(z, y, **kw))
+        same(losses.multiclass_generalized_dice_loss(z, y),
+             optax.losses.multiclass_generalized_dice_loss(z, y))
+        same(losses.binary_dice_loss(z[..., 0], y[..., 0]),
+             optax.losses.binary_dice_loss(z[..., 0], y[..., 0]))
+        relevance = jnp.asarray(rng.integers(0, 3, size=(2, 4)), dtype)
+        where = jnp.asarray([[True, True, False, True], [False] * 4])
+        for reduce_fn in [jnp.mean, jnp.sum, None]:
+            kw2 = {"where": where, "reduce_fn": reduce_fn}
+            same(losses.ranking_softmax_loss(z[..., 0], relevance, **kw2),
+                 optax.losses.ranking_softmax_loss(z[..., 0], relevance, **kw2))
+    assert losses.ranking_softmax_loss(jnp.zeros((1, 3)), jnp.ones((1, 3)),
+                                       where=jnp.zeros((1, 3), bool)) == 0.0  # empty list
+    with pytest.raises(ValueError, match="sum to 1"):
+        losses.dice_loss(jnp.ones((1, 2, 2)), jnp.ones((1, 2, 2)), apply_softmax=False)
