@@ -20,8 +20,9 @@ Modules: :mod:`~minijax.optim.base` (the interface, ``apply_updates``),
 (``chain``, ``masked``, ``multi_transform``), :mod:`~minijax.optim.wrappers`
 (``MultiSteps``, ``inject_hyperparams``, ``apply_if_finite``),
 :mod:`~minijax.optim.alias` (``sgd``, ``adam``, ...), :mod:`~minijax.optim.schedules`,
-:mod:`~minijax.optim.tree`, :mod:`~minijax.optim.tree_utils`, :mod:`~minijax.optim.losses`
-(optax's flat loss names, ``minijax.optim.l2_loss``, are re-exported here).
+`minijax.optim.tree` and `minijax.optim.tree_utils` (pytree arithmetic, optax.tree),
+`minijax.optim.losses` (optax's flat loss names, `minijax.optim.l2_loss`, are
+re-exported here), `minijax.optim.numerics`, `minijax.optim.utils`.
 """
 
 from minijax.optim import schedules, tree
@@ -114,6 +115,7 @@ from minijax.optim.losses import (
     kl_divergence,
     l2_loss,
     log_cosh,
+    ntxent,
     safe_softmax_cross_entropy,
     sigmoid_binary_cross_entropy,
     sigmoid_focal_loss,
@@ -463,6 +465,7 @@ __all__ += [
     "log_cosh",
     "losses",
     "multi_normal",
+    "ntxent",
     "safe_increment",
     "safe_int32_increment",
     "safe_norm",

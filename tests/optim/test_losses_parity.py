@@ -199,3 +199,52 @@ def test_deprecated_alias_warns_as_optax() -> None:
 def test_integer_labels_to_the_soft_loss_name_the_fix() -> None:
     with pytest.raises(ValueError, match="softmax_cross_entropy_with_integer_labels"):
         losses.softmax_cross_entropy(jnp.zeros((4, 10)), jnp.arange(4))
+
+
+@pytest.mark.parity
+@given(seed=st.integers(0, 2**31 - 1), dtype=st.sampled_from(DTYPES),
+       degree=st.sampled_from([1, 2]), temperature=st.sampled_from([0.07, 1.0]))
+def test_self_supervised_and_fenchel_young_bitwise(seed: int, dtype: str, degree: int,
+                                                   temperature: float) -> None:
+    rng = np.random.default_rng(seed)
+    with jax.enable_x64(dtype == "float64"):
+        a, p, n = (jnp.asarray(rng.normal(size=(4, 3)), dtype) for _ in range(3))
+        labels = jnp.asarray([0, 0, 1, 1])
+        same(losses.ntxent(a, labels, temperature), optax.losses.ntxent(a, labels, temperature))
+        same(jax.grad(losses.ntxent)(a, labels), jax.grad(optax.losses.ntxent)(a, labels))
+        same(losses.triplet_margin_loss(a, p, n, -1, degree),
+             optax.losses.triplet_margin_loss(a, p, n, -1, degree))
+        y = jax.nn.one_hot(jnp.asarray(rng.integers(0, 3, size=4)), 3, dtype=a.dtype)
+        fy = losses.make_fenchel_young_loss(jax.scipy.special.logsumexp)
+        ref = optax.losses.make_fenchel_young_loss(jax.scipy.special.logsumexp)
+        same(fy(a, y), ref(a, y))
+    with pytest.raises(ValueError, match="one label per embedding"):
+        losses.ntxent(jnp.ones((4, 2)), jnp.zeros(3, jnp.int32))
+
+
+@pytest.mark.parity
+@given(seed=st.integers(0, 2**31 - 1), dtype=st.sampled_from(DTYPES),
+       reduction=st.sampled_from(["mean", "sum", "none"]), background=st.booleans())
+def test_dice_and_ranking_bitwise(seed: int, dtype: str, reduction: str,
+                                  background: bool) -> None:
+    rng = np.random.default_rng(seed)
+    with jax.enable_x64(dtype == "float64"):
+        z = jnp.asarray(rng.normal(size=(2, 4, 3)), dtype)
+        y = jax.nn.one_hot(jnp.asarray(rng.integers(0, 3, size=(2, 4))), 3, dtype=z.dtype)
+        kw = {"reduction": reduction, "ignore_background": background, "alpha": 0.3,
+              "beta": 0.7, "class_weights": jnp.asarray([1.0, 2.0, 0.5], dtype)}
+        same(losses.dice_loss(z, y, **kw), optax.losses.dice_loss(z, y, **kw))
+        same(losses.multiclass_generalized_dice_loss(z, y),
+             optax.losses.multiclass_generalized_dice_loss(z, y))
+        same(losses.binary_dice_loss(z[..., 0], y[..., 0]),
+             optax.losses.binary_dice_loss(z[..., 0], y[..., 0]))
+        relevance = jnp.asarray(rng.integers(0, 3, size=(2, 4)), dtype)
+        where = jnp.asarray([[True, True, False, True], [False] * 4])
+        for reduce_fn in [jnp.mean, jnp.sum, None]:
+            kw2 = {"where": where, "reduce_fn": reduce_fn}
+            same(losses.ranking_softmax_loss(z[..., 0], relevance, **kw2),
+                 optax.losses.ranking_softmax_loss(z[..., 0], relevance, **kw2))
+    assert losses.ranking_softmax_loss(jnp.zeros((1, 3)), jnp.ones((1, 3)),
+                                       where=jnp.zeros((1, 3), bool)) == 0.0  # empty list
+    with pytest.raises(ValueError, match="sum to 1"):
+        losses.dice_loss(jnp.ones((1, 2, 2)), jnp.ones((1, 2, 2)), apply_softmax=False)

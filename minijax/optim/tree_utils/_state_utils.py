@@ -199,11 +199,12 @@ def tree_get_all_with_path(
     Returns:
         A list of `(path, value)`; `jax.tree_util.keystr(path)` prints a path.
 
-    >>> import jax, jax.numpy as jnp
+    >>> import jax.numpy as jnp
     >>> import minijax.optim as optax
     >>> state = optax.adam(1e-3).init(jnp.zeros(2))
-    >>> [jax.tree_util.keystr(p) for p, _ in tree_get_all_with_path(state, "count")]
-    ['[0]ScaleByAdamState.count']
+    >>> (path, value), = tree_get_all_with_path(state, "count")
+    >>> str(path[-1]), int(value)
+    ('ScaleByAdamState.count', 0)
     """
     found = _find(tree, key)
     if filtering is not None:
