@@ -269,6 +269,7 @@ def sigkill_trials(
             found = check_directory(directory, confirmed)
             lost_confirmed += sum("lost" in f for f in found)
             violations += [f"trial {trial} (killed at {where}): {f}" for f in found]
+            print(f"trial {trial}: killed at {where}, {len(found)} violations", file=sys.stderr)
     return {
         "trials": len(points),
         "mode": "external" if external else "syscall",
@@ -303,6 +304,7 @@ def concurrent_trials(trials: int, writers: int = 4) -> dict[str, Any]:
                 errs = "\n".join(err[-1500:] for _, err in outs)
                 violations.append(f"trial {trial}: results {results}\n{errs}")
                 continue
+            print(f"concurrent trial {trial}: results {results}", file=sys.stderr)
             codes = decode(checkpoint.restore(directory, tree(0, 0), step=7))
             if codes != {70 + winners[0]}:
                 violations.append(f"trial {trial}: step 7 holds {codes}, winner {winners[0]}")
