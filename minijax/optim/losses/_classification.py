@@ -66,6 +66,11 @@ def sigmoid_binary_cross_entropy(logits: ArrayLike, labels: ArrayLike) -> jax.Ar
     Array([ 0.6931, 10.    ], dtype=float32)
     """
     check_floating("sigmoid_binary_cross_entropy", "logits", logits)
+    check_broadcasts(
+        "sigmoid_binary_cross_entropy", "labels", labels, "logits", logits,
+        "Broadcasting must not grow the loss: give labels the shape of logits "
+        "(e.g. labels[..., None], or logits.squeeze(-1) for one logit per example).",
+    )
     logits = jnp.asarray(logits)
     labels = jnp.astype(labels, logits.dtype)
     log_p = jax.nn.log_sigmoid(logits)
@@ -137,6 +142,13 @@ def softmax_cross_entropy(
     Array(0.6931, dtype=float32)
     """
     check_floating("softmax_cross_entropy", "logits", logits)
+    if jnp.issubdtype(jax.dtypes.result_type(labels), jnp.integer):
+        raise TypeError(
+            f"softmax_cross_entropy: labels have the integer dtype "
+            f"{jax.dtypes.result_type(labels)}, but they are class probabilities per example. "
+            "For one integer class per example use softmax_cross_entropy_with_integer_labels; "
+            "for integer one-hot labels cast them, labels.astype(jnp.float32)."
+        )
     check_broadcasts(
         "softmax_cross_entropy", "labels", labels, "logits", logits,
         "labels hold a probability vector per example (one-hot: jax.nn.one_hot(labels, "

@@ -16,7 +16,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from minijax.optim.losses._checks import check_floating, check_same_shape
+from minijax.optim.losses._checks import check_broadcasts, check_floating, check_same_shape
 
 __all__ = ["cosine_distance", "cosine_similarity", "huber_loss", "l2_loss", "log_cosh",
            "squared_error"]
@@ -83,6 +83,12 @@ def huber_loss(
     Array([0.125, 2.5  ], dtype=float32)
     """
     check_floating("huber_loss", "predictions", predictions)
+    if targets is not None:
+        check_broadcasts(
+            "huber_loss", "targets", targets, "predictions", predictions,
+            "An elementwise loss must not grow the result by broadcasting: give targets "
+            "the shape of predictions (e.g. targets[..., None], or predictions.squeeze(-1)).",
+        )
     # >>> TASK A1.4
     errors = predictions - targets if targets is not None else predictions  # type: ignore[operator]
     abs_errors = jnp.abs(errors)
@@ -138,6 +144,10 @@ def cosine_similarity(
     """
     check_floating("cosine_similarity", "predictions", predictions)
     check_floating("cosine_similarity", "targets", targets)
+    check_broadcasts(
+        "cosine_similarity", "targets", targets, "predictions", predictions,
+        "The vectors compared must agree in size along the last axis.",
+    )
     a, b = jnp.asarray(predictions), jnp.asarray(targets)
     a_norm2 = jnp.square(a).sum(axis=axis, where=where, keepdims=True)
     b_norm2 = jnp.square(b).sum(axis=axis, where=where, keepdims=True)
