@@ -78,10 +78,13 @@ def check_assignment(a: manifest.Assignment, scratch: Path) -> None:
                            for t in untouched.tasks for s in t.tests)
         n = sum(len(t.tests) for t in untouched.tasks)
         ok(through_stub and n > 0, f"{a.id}: all {n} tests fail through a stub")
+    t1 = time.time()
     ref = grade.grade(a.id, ROOT) if a.student_tests is None else None
     if ref is not None:
         ok(ref.score == ref.max_score,
            f"{a.id}: the reference scores full marks ({ref.score:g}/{ref.max_score:g})")
+        took = time.time() - t1
+        ok(took <= BUDGET_S, f"{a.id}: grading within {BUDGET_S:g} s ({took:.0f} s)")
     print(f"  grading time: {time.time() - t0:.0f} s for two gradings", flush=True)
 
     if a.student_tests is not None:
