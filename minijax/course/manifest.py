@@ -16,7 +16,7 @@ when grading).
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 __all__ = [
     "ASSIGNMENTS",
@@ -34,7 +34,10 @@ __all__ = [
 #: a region calls from the check below.
 GLOBAL_FORBIDDEN = (
     "flax", "optax", "equinox", "haiku", "torch", "tensorflow", "__import__",
-    "importlib", "eval", "exec", "compile", "globals", "vars", "sys.modules", "builtins",
+    "importlib", "eval", "exec", "compile", "globals", "vars", "builtins", "__builtins__",
+    # what could reach the tests instead of the work: the test tools, the process, files
+    "numpy.testing", "pytest", "hypothesis", "unittest", "os", "sys", "subprocess",
+    "signal", "ctypes", "inspect", "setattr", "delattr", "open",
 )
 
 
@@ -70,7 +73,7 @@ class Assignment:
     tasks: tuple[Task, ...]
     handout: str
     student_tests: str | None = None  # for a `.P` assignment: the file students write
-    extra: dict[str, str] = field(default_factory=dict)
+    examples: tuple[str, ...] = ()  # example scripts shipped with the release
 
     @property
     def points(self) -> float:
@@ -193,7 +196,7 @@ ASSIGNMENTS: tuple[Assignment, ...] = (
            "apply_gradients; metrics get the loss", "A6.1"),
         _t("A6.3", "scan_steps", "minijax/train/loop.py", 5,
            "lax.scan the step over the batches with the state as the carry", "A6.2"),
-    ), "a6.md"),
+    ), "a6.md", examples=("_common.py", "cnn_classifier.py")),
     Assignment("A7", "Attention and recurrent cells", (
         _t("A7.1", "dot_product_attention_weights", "minijax/nn/attention.py", 5,
            "scale the query by 1/sqrt(depth), einsum '...qhd,...khd->...hqk', add the "
@@ -207,7 +210,7 @@ ASSIGNMENTS: tuple[Assignment, ...] = (
         _t("A7.4", "gru_gates", "minijax/nn/recurrent.py", 4,
            "r and z from the sums of the projections; n = act(x_n + r h_n); "
            "h' = (1 - z) n + z h"),
-    ), "a7.md"),
+    ), "a7.md", examples=("_common.py", "tiny_transformer.py")),
 )
 
 _TASKS = {t.id: t for a in ASSIGNMENTS for t in a.tasks}

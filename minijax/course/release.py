@@ -224,6 +224,11 @@ def release(assignment_id: str, out: Path) -> Path:
         starter = out / a.student_tests
         starter.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(tree.suite_dir() / f"{a.suite_stem}_starter.py", starter)
+    for name in a.examples:
+        src = tree.library_root().parent / "examples" / name
+        if src.is_file():
+            (out / "examples").mkdir(exist_ok=True)
+            shutil.copy(src, out / "examples" / name)
     (out / "HANDOUT.md").write_text(_handout(a), encoding="utf-8")
     (out / "requirements.lock").write_text("\n".join(lock_lines()) + "\n", encoding="utf-8")
     (out / "pyproject.toml").write_text(_PYPROJECT.format(stem=a.suite_stem),

@@ -42,8 +42,11 @@ def test_unbalanced_markers_are_named() -> None:
     "    from jax.nn import softmax\n    return softmax(x)\n",
     "    import optax\n    return x\n",
     "    return __import__('jax').nn.softmax(x)\n",
+    "    import numpy\n    numpy.testing.assert_allclose = print\n    return x\n",
+    "    import os\n    os._exit(0)\n",
 ])
 def test_forbidden_names_are_found_through_aliases(body: str) -> None:
+    """Another library's function, or a reach for the tests or the process."""
     banned = manifest.GLOBAL_FORBIDDEN + manifest.task("A1.1").forbidden
     assert regions.forbidden_uses(SRC, body, banned), f"not refused: {body!r}"
 

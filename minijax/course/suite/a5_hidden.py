@@ -71,6 +71,9 @@ def test_a5_4_dropout_deterministic_and_broadcast() -> None:
     assert (y == y[0]).all(), "broadcast_dims=(0,): one mask for every row"
     np.testing.assert_allclose(np.unique(y[y != 0]), [1 / 0.7], rtol=1e-6,
                                err_msg="kept entries are scaled by 1/(1 - rate)")
+    z = np.asarray(nn.Dropout(0.3).apply({}, jnp.ones(1000), deterministic=False,
+                                         rngs={"dropout": jax.random.key(2)}))
+    assert 0.6 < (z != 0).mean() < 0.8, f"kept {(z != 0).mean():.2f} at rate 0.3, want ~0.7"
 
 
 def test_a5_5_pool_padding_and_no_batch() -> None:
