@@ -137,30 +137,6 @@ def set_attribute_in_call(tmp: Path) -> Any:
 
 @case(
     "module system",
-    "two @compact methods in one module",
-    nn.errors.MultipleMethodsCompactError,
-    ("compact",),
-    ("Two",),
-    ("one",),
-    "flax: MultipleMethodsCompactError when the class is defined",
-    outcome="xfail",
-    reason="the module system accepts a second @compact method",
-)
-def two_compact_methods(tmp: Path) -> Any:
-    class Two(nn.Module):
-        @nn.compact
-        def __call__(self, x: Any) -> Any:
-            return x
-
-        @nn.compact
-        def other(self, x: Any) -> Any:
-            return x
-
-    return init(Two(), X)
-
-
-@case(
-    "module system",
     "a field named 'parent'",
     nn.errors.ReservedModuleAttributeError,
     ("declares 'parent' or 'name' as a field",),
