@@ -131,6 +131,7 @@ from minijax.optim.alias import (
     fromage,
     lamb,
     lars,
+    lbfgs,
     noisy_sgd,
     novograd,
     optimistic_adam_v2,
@@ -235,6 +236,11 @@ from minijax.optim.wrappers import (
     inject_stateful_hyperparams,
     lookahead,
 )
+from minijax.optim.zoom_linesearch import (
+    ScaleByZoomLinesearchState,
+    ZoomLinesearchInfo,
+    scale_by_zoom_linesearch,
+)
 
 # ---- end of the optimizer zoo
 
@@ -288,6 +294,7 @@ __all__ = [
     "ScaleBySM3State",
     "ScaleByScheduleState",
     "ScaleByTrustRatioState",
+    "ScaleByZoomLinesearchState",
     "ScaleState",
     "Schedule",
     "StatefulSchedule",
@@ -296,6 +303,7 @@ __all__ = [
     "WeightDecaySchedule",
     "WrappedSchedule",
     "ZeroNansState",
+    "ZoomLinesearchInfo",
     "adabelief",
     "adadelta",
     "adafactor",
@@ -340,6 +348,7 @@ __all__ = [
     "l2_loss",
     "lamb",
     "lars",
+    "lbfgs",
     "linear_onecycle_schedule",
     "linear_schedule",
     "lion",
@@ -393,6 +402,7 @@ __all__ = [
     "scale_by_stddev",
     "scale_by_trust_ratio",
     "scale_by_yogi",
+    "scale_by_zoom_linesearch",
     "schedules",
     "set_to_zero",
     "sgd",

@@ -34,6 +34,7 @@ from minijax.optim.moments import (
 from minijax.optim.noise import add_noise
 from minijax.optim.optimistic import scale_by_optimistic_gradient
 from minijax.optim.polyak import scale_by_polyak
+from minijax.optim.quasi_newton import scale_by_lbfgs
 from minijax.optim.sign import scale_by_rprop, scale_by_sign
 from minijax.optim.transform import (
     add_decayed_weights,
@@ -47,6 +48,7 @@ from minijax.optim.transform import (
     trace,
 )
 from minijax.optim.trust_ratio import scale_by_param_block_rms, scale_by_trust_ratio
+from minijax.optim.zoom_linesearch import scale_by_zoom_linesearch
 
 __all__ = [
     "MaskOrFn",
@@ -63,6 +65,7 @@ __all__ = [
     "fromage",
     "lamb",
     "lars",
+    "lbfgs",
     "lion",
     "nadam",
     "nadamw",
@@ -234,6 +237,8 @@ def lion(
 
 MaskOrFn = Any
 """A tree of bools, or a function from the params to one (see `masked`)."""
+
+_DEFAULT_LINESEARCH: Any = object()  # lbfgs's default: a fresh zoom line search
 
 
 def adabelief(
@@ -737,4 +742,39 @@ def polyak_sgd(
     return chain(
         sgd(learning_rate=scaling),
         scale_by_polyak(max_learning_rate=max_learning_rate, f_min=f_min, eps=eps, variant=variant),
+    )
+
+
+def lbfgs(
+    learning_rate: ScalarOrSchedule | None = None,
+    memory_size: int = 10,
+    scale_init_precond: bool = True,
+    linesearch: Any = _DEFAULT_LINESEARCH,
+) -> GradientTransformationExtraArgs:
+    r"""L-BFGS (optax: `lbfgs`): the direction $-H^{-1} g$ of `scale_by_lbfgs`,
+    scaled by `learning_rate` (default $1$), then by a line search (default: the
+    zoom line search, 20 steps, first trial $1$; `None` for none).
+
+    With a line search, call `update(g, state, params, value=f(p), grad=g,
+    value_fn=f)`; see the docs page "The optimizer zoo".
+
+    Examples:
+        >>> import jax, jax.numpy as jnp, minijax.optim as optax
+        >>> f = lambda p: jnp.sum((p - 3.0) ** 2)
+        >>> tx, params = optax.lbfgs(), jnp.zeros(2)
+        >>> state = tx.init(params)
+        >>> for _ in range(3):
+        ...     value, grad = jax.value_and_grad(f)(params)
+        ...     u, state = tx.update(grad, state, params, value=value, grad=grad, value_fn=f)
+        ...     params = optax.apply_updates(params, u)
+        >>> params
+        Array([3., 3.], dtype=float32)
+    """
+    if linesearch is _DEFAULT_LINESEARCH:
+        linesearch = scale_by_zoom_linesearch(max_linesearch_steps=20, initial_guess_strategy="one")
+    base_scaling = scale(-1.0) if learning_rate is None else scale_by_learning_rate(learning_rate)
+    return chain(
+        scale_by_lbfgs(memory_size=memory_size, scale_init_precond=scale_init_precond),
+        base_scaling,
+        identity() if linesearch is None else linesearch,
     )
