@@ -171,6 +171,7 @@ from minijax.optim.factorized import (
     FactoredState,
     scale_by_factored_rms,
 )
+from minijax.optim.freezing import freeze, selective_transform
 from minijax.optim.layouts import (
     flatten,
 )
@@ -195,6 +196,13 @@ from minijax.optim.moments import (
     scale_by_radam,
     scale_by_sm3,
     scale_by_yogi,
+)
+from minijax.optim.monitoring import (
+    MonitorState,
+    SnapshotState,
+    measure_with_ema,
+    monitor,
+    snapshot,
 )
 from minijax.optim.noise import (
     AddNoiseState,
@@ -267,6 +275,7 @@ __all__ = [
     "MaskOrFn",
     "MaskedNode",
     "MaskedState",
+    "MonitorState",
     "MultiSteps",
     "MultiStepsState",
     "MultiTransformState",
@@ -297,6 +306,7 @@ __all__ = [
     "ScaleByZoomLinesearchState",
     "ScaleState",
     "Schedule",
+    "SnapshotState",
     "StatefulSchedule",
     "TraceState",
     "Updates",
@@ -335,6 +345,7 @@ __all__ = [
     "ema",
     "exponential_decay",
     "flatten",
+    "freeze",
     "fromage",
     "global_norm",
     "huber_loss",
@@ -354,6 +365,8 @@ __all__ = [
     "lion",
     "lookahead",
     "masked",
+    "measure_with_ema",
+    "monitor",
     "multi_transform",
     "nadam",
     "nadamw",
@@ -404,6 +417,7 @@ __all__ = [
     "scale_by_yogi",
     "scale_by_zoom_linesearch",
     "schedules",
+    "selective_transform",
     "set_to_zero",
     "sgd",
     "sgdr_schedule",
@@ -413,6 +427,7 @@ __all__ = [
     "skip_large_updates",
     "skip_not_finite",
     "sm3",
+    "snapshot",
     "softmax_cross_entropy",
     "softmax_cross_entropy_with_integer_labels",
     "squared_error",

@@ -286,6 +286,21 @@ CASES: dict[str, Case] = {
     "masked_tree": Case(
         lambda L, s, h: L.masked(L.adam(h["lr"]), MASK), hps(lr=lr), layout="nested"
     ),
+    "freeze": Case(
+        lambda L, s, h: L.chain(L.adam(h["lr"]), L.freeze(MASK)), hps(lr=lr), layout="nested"
+    ),
+    "selective_transform": Case(
+        lambda L, s, h: L.selective_transform(L.adam(h["lr"]), freeze_mask=MASK),
+        hps(lr=lr),
+        layout="nested",
+    ),
+    "snapshot": Case(
+        lambda L, s, h: L.chain(
+            L.snapshot("first", lambda u: jax.tree.leaves(u)[0]), L.sgd(h["lr"])
+        ),
+        hps(lr=lr),
+        dtypes=("float32",),
+    ),
     "keep_params_nonnegative": Case(
         lambda L, s, h: L.chain(L.sgd(h["lr"]), L.keep_params_nonnegative()), hps(lr=lr)
     ),
@@ -647,3 +662,20 @@ def test_lookahead_parity() -> None:
         assert_bitwise(m_carry[1].fast, o_carry[1].fast)
         assert_bitwise(m_carry[1].slow, o_carry[1].slow)
         assert_bitwise(m_carry[0].fast_state, o_carry[0].fast_state)
+
+
+def test_monitor_parity() -> None:
+    """monitor's measurements (its init state holds none, so no scan here)."""
+    grads = make_grads(Grads(9, 1.0, 0.0, 0, 0.0), "nested", "float32", steps=5)
+    params = make_params("nested", "float32")
+    states = []
+    for lib in (mo, optax):
+        tx = lib.monitor(
+            {"norm": lib.global_norm, "ema": lib.measure_with_ema(lib.global_norm, 0.9)}
+        )
+        state = tx.init(params)
+        for i in range(5):
+            _, state = tx.update(jax.tree.map(lambda g, i=i: g[i], grads), state, params)
+        states.append(state)
+    assert_bitwise(states[0], states[1])
+    assert sorted(states[0].measurements) == ["ema", "norm"]
