@@ -11,6 +11,7 @@ The learning rate :math:`\eta` may be a number or a schedule (see
 """
 
 import functools
+import warnings
 from typing import Any
 
 import jax.numpy as jnp
@@ -71,6 +72,7 @@ __all__ = [
     "nadamw",
     "noisy_sgd",
     "novograd",
+    "optimistic_adam",
     "optimistic_adam_v2",
     "optimistic_gradient_descent",
     "polyak_sgd",
@@ -642,6 +644,48 @@ def optimistic_adam_v2(
         scale_by_adam(b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov),
         scale_by_optimistic_gradient(alpha=alpha, beta=beta),
         scale_by_learning_rate(learning_rate),
+    )
+
+
+def optimistic_adam(
+    learning_rate: Any,
+    optimism: Any = None,
+    b1: Any = 0.9,
+    b2: Any = 0.999,
+    eps: Any = 1e-08,
+    eps_root: Any = 0.0,
+    mu_dtype: Any = None,
+    *,
+    nesterov: bool = True,
+) -> GradientTransformationExtraArgs:
+    r"""optax's deprecated optimistic Adam (optax: `optimistic_adam`): the
+    optimistic extrapolation $u = -((\eta + o)\, a_t - o\, a_{t-1})$ of Adam's
+    steps $a_t$, with the optimism $o$ defaulting to $\eta$. Use
+    `optimistic_adam_v2`, which takes schedules; `learning_rate` must be a number.
+
+    Examples:
+        >>> import warnings, jax.numpy as jnp, minijax.optim as optax
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     tx = optax.optimistic_adam(0.1)
+        >>> params = {"w": jnp.array([1.0, 2.0])}
+        >>> u, _ = tx.update({"w": jnp.ones(2)}, tx.init(params), params)
+        >>> u["w"]
+        Array([-0.1, -0.1], dtype=float32)
+    """
+    warnings.warn(
+        "optimistic_adam is deprecated: use optimistic_adam_v2.", DeprecationWarning, stacklevel=2
+    )
+    if callable(learning_rate):
+        raise ValueError(
+            "optimistic_adam takes no learning-rate schedule; optimistic_adam_v2 does."
+        )
+    return chain(
+        scale_by_adam(b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov),
+        scale_by_optimistic_gradient(
+            alpha=learning_rate, beta=learning_rate if optimism is None else optimism
+        ),
+        scale_by_learning_rate(1.0),
     )
 
 

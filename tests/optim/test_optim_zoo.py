@@ -463,6 +463,7 @@ ALIASES: dict[str, Callable[[Any], Any]] = {
     "novograd": lambda L: L.novograd(1e-3),
     "optimistic_gradient_descent": lambda L: L.optimistic_gradient_descent(1e-2),
     "optimistic_adam_v2": lambda L: L.optimistic_adam_v2(1e-3),
+    "optimistic_adam": lambda L: L.optimistic_adam(1e-3, optimism=0.5),
     "radam": lambda L: L.radam(1e-3),
     "rprop": lambda L: L.rprop(1e-3),
     "sign_sgd": lambda L: L.sign_sgd(1e-3),
