@@ -171,8 +171,10 @@ from minijax.optim.alias import (
     fromage,
     lamb,
     lars,
+    lbfgs,
     noisy_sgd,
     novograd,
+    optimistic_adam,
     optimistic_adam_v2,
     optimistic_gradient_descent,
     polyak_sgd,
@@ -210,6 +212,7 @@ from minijax.optim.factorized import (
     FactoredState,
     scale_by_factored_rms,
 )
+from minijax.optim.freezing import freeze, selective_transform
 from minijax.optim.layouts import (
     flatten,
 )
@@ -234,6 +237,13 @@ from minijax.optim.moments import (
     scale_by_radam,
     scale_by_sm3,
     scale_by_yogi,
+)
+from minijax.optim.monitoring import (
+    MonitorState,
+    SnapshotState,
+    measure_with_ema,
+    monitor,
+    snapshot,
 )
 from minijax.optim.noise import (
     AddNoiseState,
@@ -275,6 +285,11 @@ from minijax.optim.wrappers import (
     inject_stateful_hyperparams,
     lookahead,
 )
+from minijax.optim.zoom_linesearch import (
+    ScaleByZoomLinesearchState,
+    ZoomLinesearchInfo,
+    scale_by_zoom_linesearch,
+)
 
 # ---- end of the optimizer zoo
 
@@ -301,6 +316,7 @@ __all__ = [
     "MaskOrFn",
     "MaskedNode",
     "MaskedState",
+    "MonitorState",
     "MultiSteps",
     "MultiStepsState",
     "MultiTransformState",
@@ -328,14 +344,17 @@ __all__ = [
     "ScaleBySM3State",
     "ScaleByScheduleState",
     "ScaleByTrustRatioState",
+    "ScaleByZoomLinesearchState",
     "ScaleState",
     "Schedule",
+    "SnapshotState",
     "StatefulSchedule",
     "TraceState",
     "Updates",
     "WeightDecaySchedule",
     "WrappedSchedule",
     "ZeroNansState",
+    "ZoomLinesearchInfo",
     "adabelief",
     "adadelta",
     "adafactor",
@@ -365,6 +384,7 @@ __all__ = [
     "ema",
     "exponential_decay",
     "flatten",
+    "freeze",
     "fromage",
     "global_norm",
     "identity",
@@ -376,11 +396,14 @@ __all__ = [
     "keep_params_nonnegative",
     "lamb",
     "lars",
+    "lbfgs",
     "linear_onecycle_schedule",
     "linear_schedule",
     "lion",
     "lookahead",
     "masked",
+    "measure_with_ema",
+    "monitor",
     "multi_transform",
     "nadam",
     "nadamw",
@@ -388,6 +411,7 @@ __all__ = [
     "noisy_sgd",
     "normalize_by_update_norm",
     "novograd",
+    "optimistic_adam",
     "optimistic_adam_v2",
     "optimistic_gradient_descent",
     "partition",
@@ -428,7 +452,9 @@ __all__ = [
     "scale_by_stddev",
     "scale_by_trust_ratio",
     "scale_by_yogi",
+    "scale_by_zoom_linesearch",
     "schedules",
+    "selective_transform",
     "set_to_zero",
     "sgd",
     "sgdr_schedule",
@@ -437,6 +463,7 @@ __all__ = [
     "skip_large_updates",
     "skip_not_finite",
     "sm3",
+    "snapshot",
     "stateless",
     "stateless_with_tree_map",
     "trace",

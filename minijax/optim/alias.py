@@ -11,6 +11,7 @@ The learning rate :math:`\eta` may be a number or a schedule (see
 """
 
 import functools
+import warnings
 from typing import Any
 
 import jax.numpy as jnp
@@ -34,6 +35,7 @@ from minijax.optim.moments import (
 from minijax.optim.noise import add_noise
 from minijax.optim.optimistic import scale_by_optimistic_gradient
 from minijax.optim.polyak import scale_by_polyak
+from minijax.optim.quasi_newton import scale_by_lbfgs
 from minijax.optim.sign import scale_by_rprop, scale_by_sign
 from minijax.optim.transform import (
     add_decayed_weights,
@@ -47,6 +49,7 @@ from minijax.optim.transform import (
     trace,
 )
 from minijax.optim.trust_ratio import scale_by_param_block_rms, scale_by_trust_ratio
+from minijax.optim.zoom_linesearch import scale_by_zoom_linesearch
 
 __all__ = [
     "MaskOrFn",
@@ -63,11 +66,13 @@ __all__ = [
     "fromage",
     "lamb",
     "lars",
+    "lbfgs",
     "lion",
     "nadam",
     "nadamw",
     "noisy_sgd",
     "novograd",
+    "optimistic_adam",
     "optimistic_adam_v2",
     "optimistic_gradient_descent",
     "polyak_sgd",
@@ -234,6 +239,8 @@ def lion(
 
 MaskOrFn = Any
 """A tree of bools, or a function from the params to one (see `masked`)."""
+
+_DEFAULT_LINESEARCH: Any = object()  # lbfgs's default: a fresh zoom line search
 
 
 def adabelief(
@@ -640,6 +647,48 @@ def optimistic_adam_v2(
     )
 
 
+def optimistic_adam(
+    learning_rate: Any,
+    optimism: Any = None,
+    b1: Any = 0.9,
+    b2: Any = 0.999,
+    eps: Any = 1e-08,
+    eps_root: Any = 0.0,
+    mu_dtype: Any = None,
+    *,
+    nesterov: bool = True,
+) -> GradientTransformationExtraArgs:
+    r"""optax's deprecated optimistic Adam (optax: `optimistic_adam`): the
+    optimistic extrapolation $u = -((\eta + o)\, a_t - o\, a_{t-1})$ of Adam's
+    steps $a_t$, with the optimism $o$ defaulting to $\eta$. Use
+    `optimistic_adam_v2`, which takes schedules; `learning_rate` must be a number.
+
+    Examples:
+        >>> import warnings, jax.numpy as jnp, minijax.optim as optax
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     tx = optax.optimistic_adam(0.1)
+        >>> params = {"w": jnp.array([1.0, 2.0])}
+        >>> u, _ = tx.update({"w": jnp.ones(2)}, tx.init(params), params)
+        >>> u["w"]
+        Array([-0.1, -0.1], dtype=float32)
+    """
+    warnings.warn(
+        "optimistic_adam is deprecated: use optimistic_adam_v2.", DeprecationWarning, stacklevel=2
+    )
+    if callable(learning_rate):
+        raise ValueError(
+            "optimistic_adam takes no learning-rate schedule; optimistic_adam_v2 does."
+        )
+    return chain(
+        scale_by_adam(b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov),
+        scale_by_optimistic_gradient(
+            alpha=learning_rate, beta=learning_rate if optimism is None else optimism
+        ),
+        scale_by_learning_rate(1.0),
+    )
+
+
 def radam(
     learning_rate: ScalarOrSchedule,
     b1: Any = 0.9,
@@ -737,4 +786,39 @@ def polyak_sgd(
     return chain(
         sgd(learning_rate=scaling),
         scale_by_polyak(max_learning_rate=max_learning_rate, f_min=f_min, eps=eps, variant=variant),
+    )
+
+
+def lbfgs(
+    learning_rate: ScalarOrSchedule | None = None,
+    memory_size: int = 10,
+    scale_init_precond: bool = True,
+    linesearch: Any = _DEFAULT_LINESEARCH,
+) -> GradientTransformationExtraArgs:
+    r"""L-BFGS (optax: `lbfgs`): the direction $-H^{-1} g$ of `scale_by_lbfgs`,
+    scaled by `learning_rate` (default $1$), then by a line search (default: the
+    zoom line search, 20 steps, first trial $1$; `None` for none).
+
+    With a line search, call `update(g, state, params, value=f(p), grad=g,
+    value_fn=f)`; see the docs page "The optimizer zoo".
+
+    Examples:
+        >>> import jax, jax.numpy as jnp, minijax.optim as optax
+        >>> f = lambda p: jnp.sum((p - 3.0) ** 2)
+        >>> tx, params = optax.lbfgs(), jnp.zeros(2)
+        >>> state = tx.init(params)
+        >>> for _ in range(3):
+        ...     value, grad = jax.value_and_grad(f)(params)
+        ...     u, state = tx.update(grad, state, params, value=value, grad=grad, value_fn=f)
+        ...     params = optax.apply_updates(params, u)
+        >>> params
+        Array([3., 3.], dtype=float32)
+    """
+    if linesearch is _DEFAULT_LINESEARCH:
+        linesearch = scale_by_zoom_linesearch(max_linesearch_steps=20, initial_guess_strategy="one")
+    base_scaling = scale(-1.0) if learning_rate is None else scale_by_learning_rate(learning_rate)
+    return chain(
+        scale_by_lbfgs(memory_size=memory_size, scale_init_precond=scale_init_precond),
+        base_scaling,
+        identity() if linesearch is None else linesearch,
     )

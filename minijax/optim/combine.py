@@ -129,7 +129,7 @@ def _mask_tree(tree: Any, mask_tree: Any) -> Any:
     return jax.tree.map(lambda m, x: x if m else MaskedNode(), mask_tree, tree)
 
 
-def _mask_is_function(mask: Any) -> bool:
+def _mask_callable(mask: Any) -> bool:
     """Whether `mask` is a function of the params rather than a tree of bools.
 
     A callable *pytree* (an equinox module holding bools) is a mask tree: only
@@ -157,7 +157,7 @@ def masked(
     """
 
     def mask_for(tree: Any) -> Any:
-        return mask(tree) if _mask_is_function(mask) else mask
+        return mask(tree) if _mask_callable(mask) else mask
 
     def mask_extra_args(extra_args: dict[str, Any], updates: Any, mask_tree: Any) -> Any:
         if not mask_compatible_extra_args:
