@@ -124,7 +124,7 @@ from minijax.nn.attention import (
     make_attention_mask,
     make_causal_mask,
 )
-from minijax.nn.conv import Conv, ConvTranspose
+from minijax.nn.conv import Conv, ConvLocal, ConvTranspose
 from minijax.nn.normalization import GroupNorm, InstanceNorm, LayerNorm, RMSNorm
 from minijax.nn.pooling import avg_pool, max_pool, min_pool, pool
 from minijax.nn.recurrent import RNN, GRUCell, LSTMCell, RNNCellBase
@@ -132,6 +132,7 @@ from minijax.nn.recurrent import RNN, GRUCell, LSTMCell, RNNCellBase
 __all__ += [
     "RNN",
     "Conv",
+    "ConvLocal",
     "ConvTranspose",
     "DenseGeneral",
     "GRUCell",

@@ -96,6 +96,8 @@ CASES: list[Case] = [
         lambda nn: nn.Conv(2, (2, 2, 2), padding="VALID"),
         lambda s: (normal(s, (1, 4, 4, 4, 2)),),
     ),
+    Case("ConvLocal", lambda nn: nn.ConvLocal(3, (3, 3)), _img(2, 4, 5, 2)),
+    Case("ConvLocal", lambda nn: nn.ConvLocal(2, (2,), strides=2, padding="VALID"), _seq(2, 6, 3)),
     Case("ConvTranspose", lambda nn: nn.ConvTranspose(3, (3, 3), strides=(2, 2)), _img(1, 4, 5, 2)),
     Case("ConvTranspose", lambda nn: nn.ConvTranspose(4, (2,), use_bias=False), _seq(2, 6, 3)),
     Case(
