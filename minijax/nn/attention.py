@@ -206,6 +206,13 @@ def make_attention_mask(
     For a padding mask pass ``query_input = key_input = tokens > 0``: position
     ``(i, j)`` is kept when both tokens are real. The result has shape
     ``(1,) * extra_batch_dims + (*batch, 1, q, k)``: the ``1`` broadcasts over heads.
+
+    >>> import jax.numpy as jnp
+    >>> tokens = jnp.array([[5, 7, 0]])  # 0 is padding
+    >>> make_attention_mask(tokens > 0, tokens > 0)[0, 0]
+    Array([[1., 1., 0.],
+           [1., 1., 0.],
+           [0., 0., 0.]], dtype=float32)
     """
     mask = pairwise_fn(jnp.expand_dims(query_input, -1), jnp.expand_dims(key_input, -2))
     mask = jnp.expand_dims(mask, -3)
@@ -222,6 +229,12 @@ def make_causal_mask(
     Query position ``i`` may only attend to key positions ``j <= i``, so the output
     at ``i`` does not depend on inputs after ``i``. Only ``x.shape`` is used; the
     result has shape ``(1,) * extra_batch_dims + (*batch, 1, length, length)``.
+
+    >>> import jax.numpy as jnp
+    >>> make_causal_mask(jnp.ones((1, 3)))[0, 0]
+    Array([[1., 0., 0.],
+           [1., 1., 0.],
+           [1., 1., 1.]], dtype=float32)
     """
     idxs = jnp.broadcast_to(jnp.arange(x.shape[-1], dtype=jnp.int32), x.shape)
     return make_attention_mask(idxs, idxs, jnp.greater_equal, extra_batch_dims, dtype)
@@ -235,6 +248,10 @@ def combine_masks(
 
     ``mask[...] = m_1[...] and m_2[...] and ...`` with broadcasting. All masks must
     have the same rank; None when no mask is given.
+
+    >>> import jax.numpy as jnp
+    >>> combine_masks(jnp.array([1, 1, 0]), None, jnp.array([0, 1, 1]))
+    Array([0., 1., 0.], dtype=float32)
     """
     present = [m for m in masks if m is not None]
     if not present:

@@ -314,6 +314,14 @@ class Embed(Module):
         embedding_init: default ``variance_scaling(1, "fan_in", "normal", out_axis=0)``
             as flax: with in and out both on axis 0, fan_in = ``features``, so entries
             have variance ``1 / features`` and each row has unit expected squared norm.
+
+    >>> import jax, jax.numpy as jnp
+    >>> layer = Embed(num_embeddings=10, features=4)
+    >>> variables = layer.init(jax.random.key(0), jnp.array([1, 2]))
+    >>> layer.apply(variables, jnp.array([[1, 2, 9]])).shape
+    (1, 3, 4)
+    >>> layer.apply(variables, jnp.ones((5, 4)), method="attend").shape
+    (5, 10)
     """
 
     num_embeddings: int
