@@ -21,6 +21,7 @@ out)``, bias ``(out,)``), the same variable tree as flax's.
 
 import functools
 import inspect
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -359,6 +360,7 @@ class MultiHeadDotProductAttention(Module):
         inputs_k: Inexact[ArrayIn, "*batch kv_len k_features"] | None = None,
         inputs_v: Inexact[ArrayIn, "*batch kv_len v_features"] | None = None,
         *,
+        inputs_kv: Inexact[ArrayIn, "*batch kv_len kv_features"] | None = None,
         mask: Shaped[ArrayIn, "..."] | None = None,
         deterministic: bool | None = None,
         dropout_rng: PRNGKeyArray | None = None,
@@ -368,8 +370,23 @@ class MultiHeadDotProductAttention(Module):
 
         `mask` broadcasts to `(*batch, num_heads, q_len, kv_len)`; False drops a
         position. `dropout_rng` overrides `make_rng('dropout')`. `sow_weights`
-        sows the attention weights into `intermediates`.
+        sows the attention weights into `intermediates`. `inputs_kv` is flax's
+        older spelling of `inputs_k = inputs_v` (deprecated there too).
         """
+        name = type(self).__name__
+        if inputs_kv is not None:
+            if inputs_k is not None or inputs_v is not None:
+                raise ValueError(
+                    f"{name}: If either `inputs_k` or `inputs_v` is not None, `inputs_kv` "
+                    "must be None; pass the keys and values as inputs_k (and inputs_v)."
+                )
+            warnings.warn(
+                f"{name}: The inputs_kv arg will be deprecated soon (as in flax); pass "
+                "inputs_k=... (inputs_v defaults to it) instead.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            inputs_k = inputs_kv
         return self._attend(
             jnp.asarray(inputs_q),
             None if inputs_k is None else jnp.asarray(inputs_k),

@@ -182,3 +182,13 @@ def test_force_fp32_keeps_the_softmax_in_float32() -> None:
     weights = mnn.dot_product_attention_weights(q, q, force_fp32_for_softmax=True)
     assert weights.dtype == jnp.float32
     assert mnn.dot_product_attention_weights(q, q).dtype == jnp.bfloat16
+
+
+def test_inputs_kv_is_flax_older_spelling_of_inputs_k() -> None:
+    layer = mha(mnn)
+    variables = layer.init(jax.random.key(0), X, Y)
+    with pytest.warns(DeprecationWarning, match="The inputs_kv arg will be deprecated soon"):
+        y = layer.apply(variables, X, inputs_kv=Y)
+    np.testing.assert_array_equal(y, layer.apply(variables, X, Y))
+    with pytest.raises(ValueError, match="`inputs_kv` must be None"):
+        layer.apply(variables, X, Y, inputs_kv=Y)
