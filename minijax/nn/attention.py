@@ -412,8 +412,9 @@ class MultiHeadDotProductAttention(Module):
         if inputs_k is None:
             if inputs_v is not None:
                 raise ValueError(
-                    f"{name}: inputs_k is None but inputs_v is not. To use one array for "
-                    "keys and values pass it as inputs_k and leave inputs_v as None."
+                    f"{name}: `inputs_k` cannot be None if `inputs_v` is not None "
+                    "(inputs_k is None but inputs_v is not). To use one array for keys and "
+                    "values pass it as inputs_k and leave inputs_v as None."
                 )
             inputs_k = inputs_q
         if inputs_v is None:
