@@ -54,6 +54,7 @@ from minijax.nn.errors import (
     UnboundModuleError,
     VariableNestingError,
 )
+from minijax.nn.initializers import ones, ones_init, zeros, zeros_init
 from minijax.nn.linear import Dense, Einsum, Embed
 from minijax.nn.module import Module, compact, merge_param, nowrap
 from minijax.nn.stochastic import Dropout
@@ -99,6 +100,8 @@ __all__ = [
     "normalize",
     "nowrap",
     "one_hot",
+    "ones",
+    "ones_init",
     "relu",
     "relu6",
     "selu",
@@ -110,6 +113,8 @@ __all__ = [
     "standardize",
     "swish",
     "tanh",
+    "zeros",
+    "zeros_init",
 ]
 
 # --- layers from conv.py, pooling.py, normalization.py, attention.py, recurrent.py ---
@@ -124,7 +129,7 @@ from minijax.nn.attention import (
     make_attention_mask,
     make_causal_mask,
 )
-from minijax.nn.conv import Conv, ConvTranspose
+from minijax.nn.conv import Conv, ConvLocal, ConvTranspose
 from minijax.nn.normalization import GroupNorm, InstanceNorm, LayerNorm, RMSNorm
 from minijax.nn.pooling import avg_pool, max_pool, min_pool, pool
 from minijax.nn.recurrent import (
@@ -144,6 +149,7 @@ __all__ += [
     "Bidirectional",
     "Conv",
     "ConvLSTMCell",
+    "ConvLocal",
     "ConvTranspose",
     "DenseGeneral",
     "GRUCell",

@@ -18,6 +18,13 @@ class Sequential(Module):
     Layers may be modules or plain functions: ``Sequential([Dense(8), relu, Dense(1)])``.
     Modules passed this way are named after the field, ``layers_0``, ``layers_2``
     (the index in the list), as in flax.
+
+    >>> import jax, jax.numpy as jnp
+    >>> from minijax.nn import Dense, relu
+    >>> model = Sequential([Dense(8), relu, Dense(1)])
+    >>> y, variables = model.init_with_output(jax.random.key(0), jnp.ones((2, 3)))
+    >>> y.shape, list(variables["params"])
+    ((2, 1), ['layers_0', 'layers_2'])
     """
 
     layers: Sequence[Callable[..., Any]]
@@ -55,6 +62,11 @@ class MLP(Module):
     ``MLP((12, 8, 4))`` is exactly the ``MLP`` of flax's tutorial: params
     ``Dense_0`` (in->12), ``Dense_1`` (12->8), ``Dense_2`` (8->4), ``relu`` after
     every layer but the last (``activate_final=True`` adds it there too).
+
+    >>> import jax, jax.numpy as jnp
+    >>> y, variables = MLP((12, 8, 4)).init_with_output(jax.random.key(0), jnp.ones((2, 3)))
+    >>> y.shape, list(variables["params"])
+    ((2, 4), ['Dense_0', 'Dense_1', 'Dense_2'])
     """
 
     features: Sequence[int]

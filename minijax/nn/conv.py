@@ -33,9 +33,11 @@ Padding:
   ``(low, high)`` pair per spatial axis.
 """
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
@@ -47,6 +49,7 @@ from minijax.typing import Array, Inexact, Num, typed
 
 __all__ = [
     "Conv",
+    "ConvLocal",
     "ConvTranspose",
     "canonicalize_padding",
     "conv_dimension_numbers",
@@ -203,12 +206,17 @@ def _explicit_padding(
 
 
 def _kernel_and_bias(
-    module: "Conv | ConvTranspose", layer: str, inputs: Array, kernel_shape: tuple[int, ...]
+    module: "Conv | ConvTranspose",
+    layer: str,
+    inputs: Array,
+    kernel_shape: tuple[int, ...],
+    bias_shape: tuple[int, ...] | None = None,
 ) -> tuple[Array, Array, Array | None]:
-    """Create ``kernel`` (times ``mask``) and ``bias``; promote them with ``inputs``.
+    """Create `kernel` (times `mask`) and `bias`; promote them with `inputs`.
 
-    Returns ``(inputs, kernel, bias)`` in ``module.dtype`` (or their common dtype),
-    ``bias`` None without ``use_bias``. Runs inside the module's compact method.
+    Returns `(inputs, kernel, bias)` in `module.dtype` (or their common dtype, by
+    `module.promote_dtype`), `bias` None without `use_bias`. `bias_shape` defaults
+    to `(features,)`. Runs inside the module's compact method.
     """
     mask = module.mask
     if mask is not None and tuple(mask.shape) != kernel_shape:
@@ -220,12 +228,13 @@ def _kernel_and_bias(
     kernel = module.param("kernel", module.kernel_init, kernel_shape, module.param_dtype)
     if mask is not None:
         kernel = kernel * mask
+    bias_shape = (module.features,) if bias_shape is None else bias_shape
     bias = (
-        module.param("bias", module.bias_init, (module.features,), module.param_dtype)
+        module.param("bias", module.bias_init, bias_shape, module.param_dtype)
         if module.use_bias
         else None
     )
-    lhs, kernel, bias = promote_dtype(inputs, kernel, bias, dtype=module.dtype)
+    lhs, kernel, bias = module.promote_dtype(inputs, kernel, bias, dtype=module.dtype)
     assert lhs is not None and kernel is not None
     return lhs, kernel, bias
     # <<< TASK A5.1
@@ -273,6 +282,16 @@ class Conv(Module):
       precision: ``lax.Precision`` of the convolution.
       kernel_init: initializer of the kernel (default ``lecun_normal()``).
       bias_init: initializer of the bias (default zeros).
+      promote_dtype: as `Dense`'s.
+      conv_general_dilated: the convolution, with `lax.conv_general_dilated`'s
+        signature (default lax's); `conv_general_dilated_cls`: a class whose
+        instances are that function (wins over `conv_general_dilated`).
+
+    >>> import jax, jax.numpy as jnp
+    >>> layer = Conv(features=4, kernel_size=(3, 3), strides=2)
+    >>> y, variables = layer.init_with_output(jax.random.key(0), jnp.ones((1, 8, 8, 3)))
+    >>> y.shape, variables["params"]["kernel"].shape
+    ((1, 4, 4, 4), (3, 3, 3, 4))
     """
 
     features: int
@@ -289,6 +308,21 @@ class Conv(Module):
     precision: Any = None
     kernel_init: Any = default_kernel_init
     bias_init: Any = initializers.zeros_init()
+    promote_dtype: Any = promote_dtype
+    conv_general_dilated: Any = None
+    conv_general_dilated_cls: Any = None
+
+    @property
+    def shared_weights(self) -> bool:
+        """True: one kernel for every position (`ConvLocal`: one per output position)."""
+        return True
+
+    def _conv_fn(self) -> Any:
+        if self.conv_general_dilated_cls is not None:
+            return self.conv_general_dilated_cls()
+        if self.conv_general_dilated is not None:
+            return self.conv_general_dilated
+        return lax.conv_general_dilated
 
     @compact
     @typed
@@ -321,25 +355,103 @@ class Conv(Module):
                 f"{groups}; each group needs the same number of output channels. Use "
                 f"features that is a multiple of {groups}."
             )
-        kernel_shape = (*kernel_size, in_features // groups, self.features)
-        lhs, kernel, bias = _kernel_and_bias(self, layer, inputs, kernel_shape)
         if isinstance(padding, str) and any(d != 1 for d in input_dilation):
             padding = _explicit_padding(
-                padding, lhs.shape[1:-1], kernel_size, strides, input_dilation,
+                padding, inputs.shape[1:-1], kernel_size, strides, input_dilation,
                 kernel_dilation,
             )  # fmt: skip
-        y = lax.conv_general_dilated(
+        dimension_numbers = conv_dimension_numbers(inputs.ndim)
+        if not self.shared_weights:
+            return self._local(
+                layer, inputs, batch_shape, kernel_size, strides, padding, input_dilation,
+                kernel_dilation, dimension_numbers,
+            )  # fmt: skip
+        kernel_shape = (*kernel_size, in_features // groups, self.features)
+        lhs, kernel, bias = _kernel_and_bias(self, layer, inputs, kernel_shape)
+        y = self._conv_fn()(
             lhs,
             kernel,
             strides,
             padding,
             lhs_dilation=input_dilation,
             rhs_dilation=kernel_dilation,
-            dimension_numbers=conv_dimension_numbers(lhs.ndim),
+            dimension_numbers=dimension_numbers,
             feature_group_count=groups,
             precision=self.precision,
         )
         return _add_bias_and_unflatten(y, bias, batch_shape)
+
+    def _local(
+        self,
+        layer: str,
+        inputs: Array,
+        batch_shape: tuple[int, ...] | None,
+        kernel_size: tuple[int, ...],
+        strides: tuple[int, ...],
+        padding: LaxPadding,
+        input_dilation: tuple[int, ...],
+        kernel_dilation: tuple[int, ...],
+        dimension_numbers: lax.ConvDimensionNumbers,
+    ) -> Array:
+        """The locally connected layer: a kernel (and a bias) per output position."""
+        if self.feature_group_count != 1:
+            raise NotImplementedError(
+                f"{layer}: feature_group_count={self.feature_group_count} is not supported "
+                "(lax.conv_general_dilated_local has no groups, as in flax); use 1."
+            )
+        in_features = inputs.shape[-1]
+        def conv(lhs: Array, rhs: Array) -> Array:
+            return self._conv_fn()(  # type: ignore[no-any-return]
+                lhs, rhs, strides, padding, lhs_dilation=input_dilation,
+                rhs_dilation=kernel_dilation, dimension_numbers=dimension_numbers,
+            )  # fmt: skip
+
+        kernel_spec = jax.ShapeDtypeStruct(  # type: ignore[no-untyped-call]
+            (*kernel_size, in_features, self.features), inputs.dtype
+        )
+        out_shape = jax.eval_shape(conv, inputs, kernel_spec).shape
+        kernel_shape = (*out_shape[1:-1], math.prod(kernel_size) * in_features, self.features)
+        lhs, kernel, bias = _kernel_and_bias(
+            self, layer, inputs, kernel_shape, bias_shape=tuple(out_shape[1:])
+        )
+        y = lax.conv_general_dilated_local(
+            lhs=lhs,
+            rhs=kernel,
+            window_strides=strides,
+            padding=padding,
+            filter_shape=kernel_size,
+            lhs_dilation=input_dilation,
+            rhs_dilation=kernel_dilation,
+            dimension_numbers=dimension_numbers,
+            precision=self.precision,
+        )
+        return _add_bias_and_unflatten(y, bias, batch_shape)
+
+
+class ConvLocal(Conv):
+    """A locally connected layer: `Conv` with separate weights at every output position.
+
+    flax: `nn.ConvLocal`. The windows are those of `Conv` (same strides, padding
+    and dilations), but the output position $p$ has its own kernel $W_p$:
+    $y_{p,o} = b_{p,o} + \\sum_{\\text{tap } t, c} x_{p+t, c} \\, W_{p, (t, c), o}$,
+    computed by `lax.conv_general_dilated_local`. Parameters:
+
+        kernel: (*out_spatial, prod(kernel_size) * in_features, features)
+        bias:   (*out_spatial, features)                   (when use_bias)
+
+    No `feature_group_count` (it must be 1). The attributes are `Conv`'s.
+
+    >>> import jax, jax.numpy as jnp
+    >>> layer = ConvLocal(features=2, kernel_size=(3,), padding="VALID")
+    >>> y, variables = layer.init_with_output(jax.random.key(0), jnp.ones((1, 5, 4)))
+    >>> y.shape, variables["params"]["kernel"].shape, variables["params"]["bias"].shape
+    ((1, 3, 2), (3, 12, 2), (3, 2))
+    """
+
+    @property
+    def shared_weights(self) -> bool:
+        """False: a kernel per output position."""
+        return False
 
 
 class ConvTranspose(Module):
@@ -369,6 +481,13 @@ class ConvTranspose(Module):
       kernel_dilation: int or per-axis kernel dilation (default 1).
       use_bias, mask, dtype, param_dtype, precision, kernel_init, bias_init: as Conv.
       transpose_kernel: flip and swap the kernel (default False, as flax).
+      promote_dtype: as `Dense`'s.
+      preferred_element_type: the accumulation dtype, passed to `lax.conv_transpose`.
+
+    >>> import jax, jax.numpy as jnp
+    >>> layer = ConvTranspose(features=2, kernel_size=(3, 3), strides=(2, 2))
+    >>> layer.init_with_output(jax.random.key(0), jnp.ones((1, 4, 4, 3)))[0].shape
+    (1, 8, 8, 2)
     """
 
     features: int
@@ -384,6 +503,8 @@ class ConvTranspose(Module):
     kernel_init: Any = default_kernel_init
     bias_init: Any = initializers.zeros_init()
     transpose_kernel: bool = False
+    promote_dtype: Any = promote_dtype
+    preferred_element_type: Any = None
 
     @compact
     @typed
@@ -421,6 +542,7 @@ class ConvTranspose(Module):
             rhs_dilation=kernel_dilation,
             transpose_kernel=self.transpose_kernel,
             precision=self.precision,
+            preferred_element_type=self.preferred_element_type,
         )
         if circular:
             y = _wrap_circular(y, lhs.shape[1:-1], strides, self.transpose_kernel)

@@ -262,32 +262,25 @@ class Einsum(Module):
         equation = merge_param("einsum_str", self.einsum_str, einsum_str).replace(" ", "")
         if "->" not in equation:
             raise ValueError(
-                f"{layer}: einsum_str {equation!r} has no '->'; write the output explicitly, "
-                "e.g. 'btd,dnh->btnh'."
+                f'{layer}: `einsum_str` equation must be explicit and include "->". Got '
+                f"{equation!r}; write the output axes too, e.g. 'btd,dnh->btnh'."
             )
         operands, result = equation.split("->")
         if operands.count(",") != 1:
             raise ValueError(
-                f"{layer}: einsum_str {equation!r} has {operands.count(',') + 1} operands; it "
-                "takes exactly two, the input and the kernel ('x_axes,kernel_axes->out_axes')."
+                f"{layer}: `einsum_str` equation must have exactly two operands and therefore, "
+                f"exactly one comma character, instead of {operands.count(',')} (in "
+                f"{equation!r}); write 'input_axes,kernel_axes->output_axes'."
             )
         lhs, rhs = operands.split(",")
-        if len(rhs) != len(self.shape):
-            raise ValueError(
-                f"{layer}: the kernel's part {rhs!r} of einsum_str names {len(rhs)} axes, but "
-                f"shape={tuple(self.shape)} has {len(self.shape)}; give one letter per axis."
-            )
+        kernel_axes, out_axes = self._axes(lhs, rhs, result, jnp.ndim(inputs), layer, equation)
         kernel = self.param("kernel", self.kernel_init, tuple(self.shape), self.param_dtype)
         bias = None
         if self.use_bias:
-            # '...' in the output stands for the input's unnamed axes: no bias over them.
-            n_ellipsis = jnp.ndim(inputs) - len(lhs.replace("...", ""))
-            out_axes = result.replace("...", "." * n_ellipsis)
-            kernel_axis = {c: i for i, c in enumerate(rhs)}
-            bias_shape = tuple(self.shape[kernel_axis[c]] for c in out_axes if c in kernel_axis)
-            broadcast = tuple(
-                self.shape[kernel_axis[c]] if c in kernel_axis else 1 for c in out_axes
-            )
+            # one bias entry per output axis that comes from the kernel
+            size = dict(zip(kernel_axes, self.shape, strict=True))
+            bias_shape = tuple(size[a] for a in out_axes if a in size)
+            broadcast = tuple(size.get(a, 1) for a in out_axes)
             bias = self.param("bias", self.bias_init, bias_shape, self.param_dtype)
         inputs, kernel, bias = self.promote_dtype(inputs, kernel, bias, dtype=self.dtype)
         y = jnp.einsum(
@@ -300,6 +293,36 @@ class Einsum(Module):
         if bias is not None:
             y = y + jnp.reshape(bias, broadcast)
         return y
+
+    def _axes(
+        self, lhs: str, rhs: str, result: str, ndim: int, layer: str, equation: str
+    ) -> tuple[list[str], list[str]]:
+        """The kernel's and the output's axes as lists of names, `...` spelled out.
+
+        As in `jnp.einsum`, one `...` is shared by the operands, aligned on the right:
+        the input's `...` (`ndim - named` axes) and the kernel's (`len(shape) - named`)
+        broadcast together, and the output's `...` has the longer of the two.
+        """
+
+        def spans(part: str, rank: int) -> int:
+            return rank - len(part.replace("...", "")) if "..." in part else 0
+
+        n_lhs, n_rhs = spans(lhs, ndim), spans(rhs, len(self.shape))
+        ellipsis = [f"...{i}" for i in range(max(n_lhs, n_rhs))]
+
+        def expand(part: str, n: int) -> list[str]:
+            head, _, tail = part.partition("...")
+            dots = ellipsis[len(ellipsis) - n :] if "..." in part else []
+            return [*head, *dots, *tail]
+
+        kernel_axes = expand(rhs, n_rhs)
+        if len(kernel_axes) != len(self.shape):
+            raise ValueError(
+                f"{layer}: the kernel's part {rhs!r} of einsum_str {equation!r} names "
+                f"{len(kernel_axes)} axes, but shape={tuple(self.shape)} has {len(self.shape)}; "
+                "give one letter per kernel axis."
+            )
+        return kernel_axes, expand(result, len(ellipsis))
 
 
 class Embed(Module):
@@ -317,6 +340,14 @@ class Embed(Module):
         embedding_init: default ``variance_scaling(1, "fan_in", "normal", out_axis=0)``
             as flax: with in and out both on axis 0, fan_in = ``features``, so entries
             have variance ``1 / features`` and each row has unit expected squared norm.
+
+    >>> import jax, jax.numpy as jnp
+    >>> layer = Embed(num_embeddings=10, features=4)
+    >>> variables = layer.init(jax.random.key(0), jnp.array([1, 2]))
+    >>> layer.apply(variables, jnp.array([[1, 2, 9]])).shape
+    (1, 3, 4)
+    >>> layer.apply(variables, jnp.ones((5, 4)), method="attend").shape
+    (5, 10)
     """
 
     num_embeddings: int

@@ -25,7 +25,7 @@ from jax import lax
 
 from minijax.nn import initializers
 from minijax.nn.module import Module, compact
-from minijax.typing import Array, Float, Inexact, Num, typed
+from minijax.typing import Array, Inexact, Num, typed
 
 ArrayIn = Array | np.ndarray  # eager callers may pass NumPy arrays, as with flax
 
@@ -113,8 +113,8 @@ def _abs_sq(x: Array) -> Array:
 def normalize(
     module: Module,
     x: Num[Array, "*shape"],
-    mean: Float[ArrayIn, "..."],
-    var: Float[ArrayIn, "..."],
+    mean: Inexact[ArrayIn, "..."],
+    var: Inexact[ArrayIn, "..."],
     reduction_axes: Axes,
     feature_axes: Axes,
     dtype: Any,
@@ -473,9 +473,9 @@ class InstanceNorm(Module):
         feature_axes = canonicalize_axes(x.ndim, self.feature_axes, name)
         if 0 in feature_axes:
             raise ValueError(
-                f"{name}: feature_axes={self.feature_axes!r} includes axis 0, the batch axis "
-                "(each example is normalized on its own); use feature axes among 1.."
-                f"{x.ndim - 1}, e.g. -1 for the channels."
+                f"{name}: The channel axes cannot include the leading dimension as this is "
+                f"assumed to be the batch axis. feature_axes={self.feature_axes!r} includes "
+                f"axis 0; use feature axes among 1..{x.ndim - 1}, e.g. -1 for the channels."
             )
         check_mask(name, x, mask)
         reduction_axes = tuple(i for i in range(1, x.ndim) if i not in feature_axes)

@@ -144,6 +144,12 @@ def max_pool(
       window_shape: the window, one size per spatial axis, e.g. ``(2, 2)``.
       strides: the step between windows per spatial axis (default: all 1).
       padding: ``'VALID'`` (default), ``'SAME'`` or ``(low, high)`` pairs.
+
+    >>> import jax.numpy as jnp
+    >>> x = jnp.arange(16.0).reshape(1, 4, 4, 1)
+    >>> max_pool(x, (2, 2), strides=(2, 2))[0, :, :, 0]
+    Array([[ 5.,  7.],
+           [13., 15.]], dtype=float32)
     """
     inputs = jnp.asarray(inputs)
     return pool(
@@ -160,7 +166,11 @@ def min_pool(
 ) -> Real[Array, "*out_batch_and_spatial features"]:
     """The minimum of each window (flax: ``nn.min_pool``); padding counts as ``+inf``.
 
-    Same arguments and shapes as :func:`max_pool`.
+    Same arguments and shapes as `max_pool`.
+
+    >>> import jax.numpy as jnp
+    >>> min_pool(jnp.array([[[3.0], [1.0], [2.0]]]), (2,))[0, :, 0]
+    Array([1., 1.], dtype=float32)
     """
     inputs = jnp.asarray(inputs)
     return pool(
@@ -186,7 +196,14 @@ def avg_pool(
     * the number of *real* (unpadded) elements in the window otherwise, computed
       by pooling an array of ones with the same window, stride and padding.
 
-    Same arguments and shapes as :func:`max_pool`, plus ``count_include_pad``.
+    Same arguments and shapes as `max_pool`, plus `count_include_pad`.
+
+    >>> import jax.numpy as jnp
+    >>> x = jnp.array([[[2.0], [4.0], [6.0]]])
+    >>> avg_pool(x, (2,), padding="SAME")[0, :, 0]
+    Array([3., 5., 3.], dtype=float32)
+    >>> avg_pool(x, (2,), padding="SAME", count_include_pad=False)[0, :, 0]
+    Array([3., 5., 6.], dtype=float32)
     """
     inputs = jnp.asarray(inputs)
     y = pool(inputs, 0.0, lax.add, window_shape, strides, padding, name="avg_pool")

@@ -32,6 +32,12 @@ class Dropout(Module):
         broadcast_dims: axes that share one mask value (e.g. whole channels).
         deterministic: see above.
         rng_collection: the rng stream, ``"dropout"``.
+
+    >>> import jax, jax.numpy as jnp
+    >>> layer = Dropout(rate=0.5, deterministic=False)
+    >>> y = layer.apply({}, jnp.ones(6), rngs={"dropout": jax.random.key(0)})
+    >>> sorted(set(y.tolist()))  # dropped, or kept and scaled by 1 / (1 - rate)
+    [0.0, 2.0]
     """
 
     rate: float

@@ -156,10 +156,28 @@ def test_masked_norm_gradients() -> None:
 
 
 def test_bad_options_name_the_problem() -> None:
-    with pytest.raises(ValueError, match=r"InstanceNorm: feature_axes=\(0, -1\) includes axis 0"):
+    with pytest.raises(
+        ValueError,
+        match=r"InstanceNorm: The channel axes cannot .* feature_axes=\(0, -1\) includes",
+    ):
         mnn.InstanceNorm(feature_axes=(0, -1)).init(jax.random.key(0), X)
     with pytest.raises(
         ValueError,
         match=r"LayerNorm: mask has shape \(3, 5\), which does not broadcast .*\(3, 4, 6\)",
     ):
         mnn.LayerNorm().init(jax.random.key(0), X, mask=jnp.ones((3, 5), bool))
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("masked", [False, True], ids=["plain", "mask"])
+def test_batchnorm_on_complex_inputs_bitwise_equal_flax(masked: bool) -> None:
+    x = jax.random.normal(jax.random.key(1), (4, 3, 2), dtype=jnp.complex64)
+    mask = jax.random.bernoulli(jax.random.key(2), 0.5, (4, 3, 1)) if masked else None
+    both(
+        "BatchNorm",
+        x,
+        apply_kwargs={"mask": mask},
+        momentum=0.9,
+        use_running_average=False,
+        dtype=jnp.complex64,
+    )

@@ -13,6 +13,7 @@ from typing import Any
 
 import flax.linen as fnn
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -96,6 +97,8 @@ CASES: list[Case] = [
         lambda nn: nn.Conv(2, (2, 2, 2), padding="VALID"),
         lambda s: (normal(s, (1, 4, 4, 4, 2)),),
     ),
+    Case("ConvLocal", lambda nn: nn.ConvLocal(3, (3, 3)), _img(2, 4, 5, 2)),
+    Case("ConvLocal", lambda nn: nn.ConvLocal(2, (2,), strides=2, padding="VALID"), _seq(2, 6, 3)),
     Case("ConvTranspose", lambda nn: nn.ConvTranspose(3, (3, 3), strides=(2, 2)), _img(1, 4, 5, 2)),
     Case("ConvTranspose", lambda nn: nn.ConvTranspose(4, (2,), use_bias=False), _seq(2, 6, 3)),
     Case(
@@ -256,3 +259,25 @@ def test_jitted_init_and_apply_equal_eager_and_flax() -> None:
     ours = jax.jit(case.build(mnn).init)(jax.random.key(0), *x)
     theirs = case.build(fnn).init(jax.random.key(0), *x)
     assert_same(ours, theirs, "jitted init")
+
+
+COMPLEX = {
+    "Dense": {"features": 4},
+    "DenseGeneral": {"features": (2, 2)},
+    "Einsum": {"shape": (3, 4), "einsum_str": "btd,df->btf"},
+    "Conv": {"features": 2, "kernel_size": (3,)},
+    "ConvLocal": {"features": 2, "kernel_size": (2,)},
+    "LayerNorm": {},
+    "Embed": {"num_embeddings": 4, "features": 3},
+}
+
+
+@pytest.mark.parametrize("layer", list(COMPLEX))
+def test_complex_param_dtype_bitwise_equal_flax(layer: str) -> None:
+    # variance_scaling draws a complex kernel as jax does (modulus and angle)
+    kwargs = dict(COMPLEX[layer], param_dtype=jnp.complex64)
+    x = ids(0, (2, 3), 4) if layer == "Embed" else normal(0, (2, 5, 3))
+    ours = getattr(mnn, layer)(**kwargs).init_with_output(jax.random.key(0), x)
+    theirs = getattr(fnn, layer)(**kwargs).init_with_output(jax.random.key(0), x)
+    assert_same(ours, theirs, "complex init")
+    assert jax.tree.leaves(ours[1])[0].dtype == jnp.complex64
