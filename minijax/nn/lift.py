@@ -166,20 +166,21 @@ def _union(filters: Iterable[CollectionFilter]) -> CollectionFilter:
 
 
 def _dedup_scopes(scopes: Sequence[Scope]) -> tuple[tuple[Scope, ...], list[tuple[Scope, Any]]]:
-    """Drop the scopes that lie under another one; each scope becomes (root, path below)."""
+    """Keep only the outermost scopes; each scope becomes (its outermost scope, path below).
+
+    A scope counts as under another when both view the same store and its path
+    extends the other's: a module and the submodules in its fields are lifted as one
+    root, so that what they write lands in one place.
+    """
     keep = dict.fromkeys(scopes)
     paths = []
     for leaf in scopes:
-        top_path: tuple[Any, ...] = ()
-        top, names, scope = leaf, [leaf.name], leaf.parent
-        while scope is not None:
-            if scope in keep:
-                top, top_path = scope, tuple(reversed(names))
-            names.append(scope.name)
-            scope = scope.parent
+        top = min((s for s in scopes
+                   if s.store is leaf.store and leaf.path[:len(s.path)] == s.path),
+                  key=lambda s: len(s.path))
         if top is not leaf:
             keep.pop(leaf, None)
-        paths.append((top, top_path))
+        paths.append((top, leaf.path[len(top.path):]))
     return tuple(keep), paths
 
 
@@ -795,7 +796,7 @@ def while_loop(
     init: Any,
     carry_variables: CollectionFilter = False,
     broadcast_variables: CollectionFilter = True,
-    split_rngs: Mapping[CollectionFilter, bool] | None = None,
+    split_rngs: Mapping[CollectionFilter, bool] | Sequence[tuple[Any, bool]] | None = None,
 ) -> Any:
     """`lax.while_loop` lifted (flax: `flax.core.lift.while_loop`).
 

@@ -806,8 +806,9 @@ def while_loop(cond_fn: Fn, body_fn: Fn, mdl: Module, init: Any,
     >>> float(Halve().apply({}, 10.0))
     0.625
     """
+    splits = tuple(dict(split_rngs or {}).items())  # pairs: filters need not sort as keys
     return lift_direct_transform(lift.while_loop, (cond_fn, body_fn), mdl, init,
-                                 carry_variables, broadcast_variables, dict(split_rngs or {}))
+                                 carry_variables, broadcast_variables, splits)
 
 
 def _cond_wrapper(t_fn: Fn, f_fn: Fn, scope: Any, pred: Any, *ops: Any,
