@@ -505,8 +505,8 @@ def vmap(
     >>> import jax, jax.numpy as jnp, minijax.nn as nn
     >>> VDense = nn.vmap(nn.Dense, variable_axes={"params": 0}, split_rngs={"params": True})
     >>> variables = VDense(2).init(jax.random.key(0), jnp.ones((5, 1, 3)))
-    >>> variables["params"]["kernel"].shape
-    (5, 3, 2)
+    >>> jax.tree.map(jnp.shape, variables["params"])
+    {'bias': (5, 2), 'kernel': (5, 3, 2)}
     """
     return lift_transform(  # type: ignore[no-any-return]
         lift.vmap, target, dict(variable_axes or {}), dict(split_rngs or {}), methods=methods,
@@ -561,8 +561,8 @@ def scan(
     ...         return nn.relu(nn.Dense(4)(x)), None
     >>> Stack = nn.scan(Block, variable_axes={"params": 0}, split_rngs={"params": True}, length=3)
     >>> variables = Stack().init(jax.random.key(0), jnp.ones((2, 4)), None)
-    >>> variables["params"]["Dense_0"]["kernel"].shape
-    (3, 4, 4)
+    >>> jax.tree.map(jnp.shape, variables["params"])
+    {'Dense_0': {'bias': (3, 4), 'kernel': (3, 4, 4)}}
     """
     return lift_transform(  # type: ignore[no-any-return]
         lift.scan, target, variable_axes=dict(variable_axes or {}),
@@ -620,8 +620,8 @@ def remat_scan(
     >>> import jax, jax.numpy as jnp, minijax.nn as nn
     >>> Deep = nn.remat_scan(nn.Dense, lengths=(2, 3))
     >>> variables = Deep(4).init(jax.random.key(0), jnp.ones((1, 4)))
-    >>> variables["params"]["kernel"].shape
-    (2, 3, 4, 4)
+    >>> jax.tree.map(jnp.shape, variables["params"])
+    {'bias': (2, 3, 4), 'kernel': (2, 3, 4, 4)}
     """
     return lift_transform(  # type: ignore[no-any-return]
         lift.remat_scan, target, lengths=lengths, variable_broadcast=variable_broadcast,
@@ -668,8 +668,8 @@ def fold_rngs(target: Target, variables: CollectionFilter = True,
 
     >>> import jax, jax.numpy as jnp, minijax.nn as nn
     >>> FDense = nn.fold_rngs(nn.Dense)
-    >>> FDense(2).init(jax.random.key(0), jnp.ones((1, 3)))["params"]["kernel"].shape
-    (3, 2)
+    >>> jax.tree.map(jnp.shape, FDense(2).init(jax.random.key(0), jnp.ones((1, 3))))
+    {'params': {'bias': (2,), 'kernel': (3, 2)}}
     """
     return _lift_cached(lift.fold_rngs, target, variables=variables,  # type: ignore[no-any-return]
                         rngs=rngs)
@@ -695,8 +695,8 @@ def map_variables(
     >>> flip = lambda v: jax.tree.map(lambda a: a.T, v)
     >>> Transposed = nn.map_variables(nn.Dense, "params", flip, flip, init=True)
     >>> variables = Transposed(2, use_bias=False).init(jax.random.key(0), jnp.ones((1, 3)))
-    >>> variables["params"]["kernel"].shape
-    (2, 3)
+    >>> jax.tree.map(jnp.shape, variables["params"])
+    {'kernel': (2, 3)}
     """
     return lift_transform(  # type: ignore[no-any-return]
         lift.map_variables, target, mapped_collections, trans_in_fn, trans_out_fn, init,
@@ -719,9 +719,9 @@ def vjp(fn: Fn, mdl: Module, *primals: Any, has_aux: bool = False,
     ...         dense(x)  # create the params first
     ...         y, bwd = nn.vjp(lambda m, x: m(x), dense, x)
     ...         g_params, g_x = bwd(jnp.ones_like(y))
-    ...         return g_params["params"]["kernel"].shape
+    ...         return jax.tree.map(jnp.shape, g_params)
     >>> Loss().init_with_output(jax.random.key(0), jnp.ones((1, 3)))[0]
-    (3, 1)
+    {'params': {'bias': (1,), 'kernel': (3, 1)}}
     """
     return lift_direct_transform(lift.vjp, (fn,), mdl, *primals, multi_scope=multi_scope,
                                  has_aux=has_aux, vjp_variables=vjp_variables,
@@ -900,8 +900,8 @@ def named_call(class_fn: Fn, force: bool = True) -> Fn:
     ...     @nn.compact
     ...     def __call__(self, x):
     ...         return nn.Dense(2)(x)
-    >>> Net().init(jax.random.key(0), jnp.ones((1, 3)))["params"]["Dense_0"]["kernel"].shape
-    (3, 2)
+    >>> jax.tree.map(jnp.shape, Net().init(jax.random.key(0), jnp.ones((1, 3))))
+    {'params': {'Dense_0': {'bias': (2,), 'kernel': (3, 2)}}}
     """
 
     @functools.wraps(class_fn)
