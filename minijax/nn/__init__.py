@@ -241,8 +241,11 @@ __all__ += [
     "with_partitioning",
 ]
 
-# --- lifted transforms (transforms.py, on the scope-level core lift.py) ---
+# --- lifted transforms (transforms.py, on the scope-level core lift.py), and the
+# --- filter and dict types flax.linen re-exports for them ---
+from minijax.core import FrozenDict  # noqa: E402
 from minijax.nn import lift, transforms  # noqa: E402
+from minijax.nn.filters import DenyList  # noqa: E402
 from minijax.nn.transforms import (  # noqa: E402
     add_metadata_axis,
     broadcast,
@@ -266,6 +269,8 @@ from minijax.nn.transforms import (  # noqa: E402
 )
 
 __all__ += [
+    "DenyList",
+    "FrozenDict",
     "add_metadata_axis",
     "broadcast",
     "checkpoint",

@@ -31,7 +31,6 @@ import numpy as np
 from jax import lax
 
 from minijax.nn import _checks, initializers
-from minijax.nn.activation import softmax
 from minijax.nn.linear import DenseGeneral, promote_dtype
 from minijax.nn.module import Module, compact
 from minijax.nn.normalization import LayerNorm
@@ -131,9 +130,9 @@ def dot_product_attention_weights(
         )
         logits = jnp.where(mask, logits, jnp.finfo(dtype).min)  # type: ignore[no-untyped-call]
     if force_fp32_for_softmax and dtype != jnp.float32:
-        weights = softmax(logits.astype(jnp.float32))
+        weights = jax.nn.softmax(logits.astype(jnp.float32))
     else:
-        weights = softmax(logits).astype(dtype)
+        weights = jax.nn.softmax(logits).astype(dtype)
     # <<< TASK A7.1
     if module is not None:
         module.sow("intermediates", "attention_weights", weights)

@@ -102,6 +102,31 @@ class Out:
 # -- filters ----------------------------------------------------------------------------
 
 
+@dataclasses.dataclass(frozen=True)
+class _Combined:
+    """`all` (intersect), `any` (union) or `a and not b` (subtract) of filters.
+
+    A value, not a closure: equal filters compare and hash equal, so `nn.jit` can
+    use a scope's mutability as part of its cache key.
+    """
+
+    op: str
+    filters: tuple[Any, ...]
+
+    def __call__(self, col: str) -> bool:
+        if self.op == "and":
+            return all(in_filter(f, col) for f in self.filters)
+        if self.op == "or":
+            return any(in_filter(f, col) for f in self.filters)
+        return in_filter(self.filters[0], col) and not in_filter(self.filters[1], col)
+
+
+def _hashable(x: Any) -> Any:
+    if isinstance(x, str) or not isinstance(x, Iterable):
+        return x
+    return tuple(x)
+
+
 def intersect_filters(a: CollectionFilter, b: CollectionFilter) -> CollectionFilter:
     """What both `a` and `b` select (flax: `intersect_filters`).
 
@@ -112,7 +137,7 @@ def intersect_filters(a: CollectionFilter, b: CollectionFilter) -> CollectionFil
         return b
     if b is True or a is False:
         return a
-    return lambda col: in_filter(a, col) and in_filter(b, col)
+    return _Combined("and", (_hashable(a), _hashable(b)))
 
 
 def subtract_filters(a: CollectionFilter, b: CollectionFilter) -> CollectionFilter:
@@ -125,7 +150,7 @@ def subtract_filters(a: CollectionFilter, b: CollectionFilter) -> CollectionFilt
         return False
     if b is False:
         return a
-    return lambda col: in_filter(a, col) and not in_filter(b, col)
+    return _Combined("sub", (_hashable(a), _hashable(b)))
 
 
 def _union(filters: Iterable[CollectionFilter]) -> CollectionFilter:
@@ -134,27 +159,28 @@ def _union(filters: Iterable[CollectionFilter]) -> CollectionFilter:
         return False
     if any(f is True for f in filters):
         return True
-    return lambda col: any(in_filter(f, col) for f in filters)
+    return _Combined("or", tuple(_hashable(f) for f in filters))
 
 
 # -- pack: the building block of every lifted transform ---------------------------------
 
 
 def _dedup_scopes(scopes: Sequence[Scope]) -> tuple[tuple[Scope, ...], list[tuple[Scope, Any]]]:
-    """Drop the scopes that lie under another one; each scope becomes (root, path below)."""
+    """Keep only the outermost scopes; each scope becomes (its outermost scope, path below).
+
+    A scope counts as under another when both view the same store and its path
+    extends the other's: a module and the submodules in its fields are lifted as one
+    root, so that what they write lands in one place.
+    """
     keep = dict.fromkeys(scopes)
     paths = []
     for leaf in scopes:
-        top_path: tuple[Any, ...] = ()
-        top, names, scope = leaf, [leaf.name], leaf.parent
-        while scope is not None:
-            if scope in keep:
-                top, top_path = scope, tuple(reversed(names))
-            names.append(scope.name)
-            scope = scope.parent
+        top = min((s for s in scopes
+                   if s.store is leaf.store and leaf.path[:len(s.path)] == s.path),
+                  key=lambda s: len(s.path))
         if top is not leaf:
             keep.pop(leaf, None)
-        paths.append((top, top_path))
+        paths.append((top, leaf.path[len(top.path):]))
     return tuple(keep), paths
 
 
@@ -619,14 +645,13 @@ class _Context(threading.local):
 
 
 def _counts(scopes: Sequence[Scope]) -> list[dict[tuple[Any, ...], int]]:
-    return [{(p, k): n for p, c in s.store.counters.items() for k, n in c.items()}
-            for s in scopes]
-
-
-def _hashable(x: Any) -> Any:
-    if isinstance(x, str) or not isinstance(x, Iterable):
-        return x
-    return tuple(x)
+    """The rng counts of each scope's subtree, keyed by (path below the scope, stream)."""
+    out = []
+    for s in scopes:
+        n = len(s.path)
+        out.append({(p[n:], k): c for p, cs in s.store.counters.items() if p[:n] == s.path
+                    for k, c in cs.items()})
+    return out
 
 
 def jit(
@@ -687,9 +712,9 @@ def jit(
                     for a, b in zip(_counts(probe), before, strict=True)]
             else:  # a cache hit did not trace: replay the draws
                 for s, delta, b in zip(probe, deltas[fingerprint], before, strict=True):
-                    for (path, stream), d in delta.items():
-                        s.store.counters.setdefault(path, {})[stream] = b.get(
-                            (path, stream), 0) + d
+                    for (below, stream), d in delta.items():
+                        s.store.counters.setdefault((*s.path, *below), {})[stream] = b.get(
+                            (below, stream), 0) + d
             return y
 
     return pack(inner, (variables,), (variables,), (rngs,), name="jit", enable_kwargs=True)
@@ -771,7 +796,7 @@ def while_loop(
     init: Any,
     carry_variables: CollectionFilter = False,
     broadcast_variables: CollectionFilter = True,
-    split_rngs: Mapping[CollectionFilter, bool] | None = None,
+    split_rngs: Mapping[CollectionFilter, bool] | Sequence[tuple[Any, bool]] | None = None,
 ) -> Any:
     """`lax.while_loop` lifted (flax: `flax.core.lift.while_loop`).
 

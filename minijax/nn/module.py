@@ -337,10 +337,13 @@ class Module(_ModuleBase, InitApply, Intermediates):
             state.autoname[prefix] = n + 1
             name = f"{prefix}_{n}"
             object.__setattr__(child, "name", name)
-        if self.scope.name_reserved(name):
+        # Inside a lifted transform, setup re-creates submodules whose scopes the
+        # transform has already brought in (flax: `reuse_scopes`).
+        reuse = state.in_setup and state.setup_called == SetupState.TRANSFORMED
+        if not reuse and self.scope.name_reserved(name):
             raise errors.name_in_use("submodule", name, cls, self.scope.path)
         state.children[name] = child
-        object.__setattr__(child, "scope", self.scope.push(name))
+        object.__setattr__(child, "scope", self.scope.push(name, reuse=reuse))
 
     def _register(self, attr: str, value: Any) -> None:
         """Set `attr` to `value`, first naming and binding the modules inside it."""
@@ -382,7 +385,7 @@ class Module(_ModuleBase, InitApply, Intermediates):
 
     def _call_wrapped(self, fun: Callable[..., Any], args: tuple[Any, ...], kwargs: Any) -> Any:
         """Run a user method: setup first, then the method with `self` on the stack."""
-        state, name, cls = self._state, fun.__name__, type(self).__name__
+        state, name, cls = self._state, getattr(fun, "__name__", "?"), type(self).__name__
         is_setup, is_compact = name == "setup", getattr(fun, "compact", False)
         recurrent = False
         if is_setup:

@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 
 import jax
 
+from minijax import serialization
 from minijax.nn import errors, lift, meta
 from minijax.nn.filters import CollectionFilter
 from minijax.nn.lift import broadcast
@@ -96,6 +97,7 @@ class _VariablePlaceholder:
     collection: str
     name: str
     unbox: bool
+    key: int  # id of the original: one object passed twice is one object inside
 
 
 @dataclasses.dataclass(eq=False)
@@ -104,6 +106,7 @@ class _InstancePlaceholder:
 
     cls: type
     attrs: dict[str, Any]
+    key: int
 
 
 for _cls in (_VariablePlaceholder, _InstancePlaceholder):
@@ -125,7 +128,7 @@ def get_module_scopes(module: Module, args: Any = (), kwargs: Any = None) -> Any
     Returns `(scopes, args, kwargs)` with the bound modules and variables among the
     arguments replaced by placeholders a jax transform can carry.
     """
-    scopes: list[Scope] = []
+    scopes: list[Scope | None] = []
     memo: dict[int, Any] = {}
 
     def arg_scope(x: Any) -> Any:
@@ -134,10 +137,10 @@ def get_module_scopes(module: Module, args: Any = (), kwargs: Any = None) -> Any
         if id(x) not in memo:
             scopes.append(x.scope)
             if isinstance(x, Variable):
-                memo[id(x)] = _VariablePlaceholder(x.collection, x.name, x.unbox)
+                memo[id(x)] = _VariablePlaceholder(x.collection, x.name, x.unbox, id(x))
             else:
                 attrs = jax.tree.map(arg_scope, _fields(x))
-                memo[id(x)] = _InstancePlaceholder(type(x), attrs)
+                memo[id(x)] = _InstancePlaceholder(type(x), attrs, id(x))
         return memo[id(x)]
 
     new_args, new_kwargs = jax.tree.map(arg_scope, (tuple(args), dict(kwargs or {})))
@@ -149,16 +152,17 @@ def get_module_scopes(module: Module, args: Any = (), kwargs: Any = None) -> Any
         for leaf in jax.tree.leaves(_fields(m)):
             if isinstance(leaf, Module) and _is_bound(leaf):
                 module_scopes(leaf)
-            elif isinstance(leaf, Variable) and _is_bound(leaf):
+            elif isinstance(leaf, Variable) and _is_bound(leaf) and id(leaf) not in memo:
+                memo[id(leaf)] = leaf
                 scopes.append(leaf.scope)
-        assert m.scope is not None
-        scopes.append(m.scope)
+        scopes.append(m.scope)  # None for an unbound module: an empty pytree
 
     module_scopes(module)
     return scopes, new_args, new_kwargs
 
 
-def set_module_scopes(module: Module, args: Any, kwargs: Any, scopes: Sequence[Scope]) -> Any:
+def set_module_scopes(module: Module, args: Any, kwargs: Any,
+                      scopes: Sequence[Scope | None]) -> Any:
     """Rebind `module`, its field modules and the placeholder args to `scopes`, in the
     order `get_module_scopes` found them. Returns `(module, args, kwargs)`."""
     it = iter(scopes)
@@ -167,14 +171,14 @@ def set_module_scopes(module: Module, args: Any, kwargs: Any, scopes: Sequence[S
     def set_arg(x: Any) -> Any:
         if not isinstance(x, _VariablePlaceholder | _InstancePlaceholder):
             return x
-        if id(x) not in memo:
+        if x.key not in memo:
             scope = next(it)
             if isinstance(x, _VariablePlaceholder):
-                memo[id(x)] = Variable(scope, x.collection, x.name, unbox=x.unbox)
+                memo[x.key] = Variable(scope, x.collection, x.name, unbox=x.unbox)
             else:
                 attrs = jax.tree.map(set_arg, x.attrs, is_leaf=_is_placeholder)
-                memo[id(x)] = x.cls(parent=scope, **attrs)
-        return memo[id(x)]
+                memo[x.key] = x.cls(parent=scope, **attrs)
+        return memo[x.key]
 
     new_args, new_kwargs = jax.tree.map(set_arg, (args, kwargs), is_leaf=_is_placeholder)
 
@@ -186,7 +190,9 @@ def set_module_scopes(module: Module, args: Any, kwargs: Any, scopes: Sequence[S
             if isinstance(x, Module) and _is_bound(x):
                 return rebind(x)
             if isinstance(x, Variable) and _is_bound(x):
-                return Variable(next(it), x.collection, x.name, unbox=x.unbox)
+                if id(x) not in memo:
+                    memo[id(x)] = Variable(next(it), x.collection, x.name, unbox=x.unbox)
+                return memo[id(x)]
             return x
 
         attrs = jax.tree.map(inner, _fields(m))
@@ -287,7 +293,7 @@ def module_class_lift_transform(transform: Fn, module_class: Any, *trafo_args: A
                 if not trafo_fn or not cached:
                     trafo_fn[:] = [transform(core_fn, *t_args, **t_kwargs)]
                 scopes, args, kwargs = get_module_scopes(self, args, kwargs)
-                extra = (_HashableProxy.of(self),) if cached else ()
+                extra = (_HashableProxy.from_module(self),) if cached else ()
                 return trafo_fn[0](scopes, *extra, *args, **kwargs)
 
         return wrapped_fn
@@ -334,7 +340,7 @@ def decorator_lift_transform(transform: Fn, class_fn: Any, *trafo_args: Any,
                         "This transform does not yet support modules that include other "
                         "modules passed as arguments or fields.")
                 scopes = scopes[0]
-            extra = (_HashableProxy.of(self),) if cached else ()
+            extra = (_HashableProxy.from_module(self),) if cached else ()
             return trafo_fn[0](scopes, *extra, *args, **kwargs)
 
     return wrapped_fn
@@ -394,7 +400,7 @@ class _HashableProxy:
     key: Any
 
     @classmethod
-    def of(cls, module: Module) -> "_HashableProxy":
+    def from_module(cls, module: Module) -> "_HashableProxy":
         return cls(weakref.ref(module), _fingerprint(module, {}))
 
     @property
@@ -424,7 +430,7 @@ def _fingerprint(obj: Any, seen: dict[int, int]) -> Any:
         static = None
         if scope is not None:
             n = len(scope.path)
-            counts = tuple(sorted((p, tuple(sorted(c.items())))
+            counts = tuple(sorted((p[n:], tuple(sorted(c.items())))
                                   for p, c in scope.store.counters.items() if p[:n] == scope.path))
             static = (lift._hashable(scope.store.mutable),
                       tuple(sorted(scope.store.flags.items())), counts,
@@ -436,6 +442,8 @@ def _fingerprint(obj: Any, seen: dict[int, int]) -> Any:
                                 for f in dataclasses.fields(obj))
     if isinstance(obj, Mapping):
         return tuple((k, _fingerprint(v, seen)) for k, v in obj.items())
+    if serialization.is_serializable(obj):
+        return type(obj), _fingerprint(serialization.to_state_dict(obj), seen)
     if isinstance(obj, Iterable) and not hasattr(obj, "shape"):
         return tuple(_fingerprint(v, seen) for v in obj)
     try:
@@ -497,8 +505,8 @@ def vmap(
     >>> import jax, jax.numpy as jnp, minijax.nn as nn
     >>> VDense = nn.vmap(nn.Dense, variable_axes={"params": 0}, split_rngs={"params": True})
     >>> variables = VDense(2).init(jax.random.key(0), jnp.ones((5, 1, 3)))
-    >>> variables["params"]["kernel"].shape
-    (5, 3, 2)
+    >>> jax.tree.map(jnp.shape, variables["params"])
+    {'bias': (5, 2), 'kernel': (5, 3, 2)}
     """
     return lift_transform(  # type: ignore[no-any-return]
         lift.vmap, target, dict(variable_axes or {}), dict(split_rngs or {}), methods=methods,
@@ -553,8 +561,8 @@ def scan(
     ...         return nn.relu(nn.Dense(4)(x)), None
     >>> Stack = nn.scan(Block, variable_axes={"params": 0}, split_rngs={"params": True}, length=3)
     >>> variables = Stack().init(jax.random.key(0), jnp.ones((2, 4)), None)
-    >>> variables["params"]["Dense_0"]["kernel"].shape
-    (3, 4, 4)
+    >>> jax.tree.map(jnp.shape, variables["params"])
+    {'Dense_0': {'bias': (3, 4), 'kernel': (3, 4, 4)}}
     """
     return lift_transform(  # type: ignore[no-any-return]
         lift.scan, target, variable_axes=dict(variable_axes or {}),
@@ -612,8 +620,8 @@ def remat_scan(
     >>> import jax, jax.numpy as jnp, minijax.nn as nn
     >>> Deep = nn.remat_scan(nn.Dense, lengths=(2, 3))
     >>> variables = Deep(4).init(jax.random.key(0), jnp.ones((1, 4)))
-    >>> variables["params"]["kernel"].shape
-    (2, 3, 4, 4)
+    >>> jax.tree.map(jnp.shape, variables["params"])
+    {'bias': (2, 3, 4), 'kernel': (2, 3, 4, 4)}
     """
     return lift_transform(  # type: ignore[no-any-return]
         lift.remat_scan, target, lengths=lengths, variable_broadcast=variable_broadcast,
@@ -660,8 +668,8 @@ def fold_rngs(target: Target, variables: CollectionFilter = True,
 
     >>> import jax, jax.numpy as jnp, minijax.nn as nn
     >>> FDense = nn.fold_rngs(nn.Dense)
-    >>> FDense(2).init(jax.random.key(0), jnp.ones((1, 3)))["params"]["kernel"].shape
-    (3, 2)
+    >>> jax.tree.map(jnp.shape, FDense(2).init(jax.random.key(0), jnp.ones((1, 3))))
+    {'params': {'bias': (2,), 'kernel': (3, 2)}}
     """
     return _lift_cached(lift.fold_rngs, target, variables=variables,  # type: ignore[no-any-return]
                         rngs=rngs)
@@ -687,8 +695,8 @@ def map_variables(
     >>> flip = lambda v: jax.tree.map(lambda a: a.T, v)
     >>> Transposed = nn.map_variables(nn.Dense, "params", flip, flip, init=True)
     >>> variables = Transposed(2, use_bias=False).init(jax.random.key(0), jnp.ones((1, 3)))
-    >>> variables["params"]["kernel"].shape
-    (2, 3)
+    >>> jax.tree.map(jnp.shape, variables["params"])
+    {'kernel': (2, 3)}
     """
     return lift_transform(  # type: ignore[no-any-return]
         lift.map_variables, target, mapped_collections, trans_in_fn, trans_out_fn, init,
@@ -711,9 +719,9 @@ def vjp(fn: Fn, mdl: Module, *primals: Any, has_aux: bool = False,
     ...         dense(x)  # create the params first
     ...         y, bwd = nn.vjp(lambda m, x: m(x), dense, x)
     ...         g_params, g_x = bwd(jnp.ones_like(y))
-    ...         return g_params["params"]["kernel"].shape
+    ...         return jax.tree.map(jnp.shape, g_params)
     >>> Loss().init_with_output(jax.random.key(0), jnp.ones((1, 3)))[0]
-    (3, 1)
+    {'params': {'bias': (1,), 'kernel': (3, 1)}}
     """
     return lift_direct_transform(lift.vjp, (fn,), mdl, *primals, multi_scope=multi_scope,
                                  has_aux=has_aux, vjp_variables=vjp_variables,
@@ -798,8 +806,9 @@ def while_loop(cond_fn: Fn, body_fn: Fn, mdl: Module, init: Any,
     >>> float(Halve().apply({}, 10.0))
     0.625
     """
+    splits = tuple(dict(split_rngs or {}).items())  # pairs: filters need not sort as keys
     return lift_direct_transform(lift.while_loop, (cond_fn, body_fn), mdl, init,
-                                 carry_variables, broadcast_variables, dict(split_rngs or {}))
+                                 carry_variables, broadcast_variables, splits)
 
 
 def _cond_wrapper(t_fn: Fn, f_fn: Fn, scope: Any, pred: Any, *ops: Any,
@@ -891,8 +900,8 @@ def named_call(class_fn: Fn, force: bool = True) -> Fn:
     ...     @nn.compact
     ...     def __call__(self, x):
     ...         return nn.Dense(2)(x)
-    >>> Net().init(jax.random.key(0), jnp.ones((1, 3)))["params"]["Dense_0"]["kernel"].shape
-    (3, 2)
+    >>> jax.tree.map(jnp.shape, Net().init(jax.random.key(0), jnp.ones((1, 3))))
+    {'params': {'Dense_0': {'bias': (2,), 'kernel': (3, 2)}}}
     """
 
     @functools.wraps(class_fn)
