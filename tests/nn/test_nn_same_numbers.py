@@ -67,6 +67,15 @@ def _carry_and_x(cell: str, b: int, f: int, features: int) -> Callable[[int], tu
     return inputs
 
 
+def _conv_carry_and_x(b: int, hw: int, c: int, features: int) -> Callable[[int], tuple[Any, ...]]:
+    def inputs(s: int) -> tuple[Any, ...]:
+        x = normal(s, (b, hw, hw, c))
+        cell = fnn.ConvLSTMCell(features, (3, 3))
+        return cell.initialize_carry(jax.random.key(s), x.shape), x
+
+    return inputs
+
+
 CASES: list[Case] = [
     Case("Dense", lambda nn: nn.Dense(5), _seq(2, 3, 4)),
     Case("Dense", lambda nn: nn.Dense(3, use_bias=False), lambda s: (normal(s, (6,)),)),
@@ -161,6 +170,16 @@ CASES: list[Case] = [
     Case("GRUCell", lambda nn: nn.GRUCell(4), _carry_and_x("GRUCell", 3, 2, 4)),
     Case("RNN", lambda nn: nn.RNN(nn.LSTMCell(4)), _seq(2, 5, 3)),
     Case("RNN", lambda nn: nn.RNN(nn.GRUCell(3), reverse=True), _seq(1, 4, 2)),
+    Case("OptimizedLSTMCell", lambda nn: nn.OptimizedLSTMCell(5),
+         _carry_and_x("OptimizedLSTMCell", 2, 3, 5)),
+    Case("SimpleCell", lambda nn: nn.SimpleCell(4), _carry_and_x("SimpleCell", 3, 2, 4)),
+    Case("MGUCell", lambda nn: nn.MGUCell(4), _carry_and_x("MGUCell", 3, 2, 4)),
+    Case("ConvLSTMCell", lambda nn: nn.ConvLSTMCell(3, (3, 3)), _conv_carry_and_x(2, 5, 2, 3)),
+    Case(
+        "Bidirectional",
+        lambda nn: nn.Bidirectional(nn.RNN(nn.LSTMCell(3)), nn.RNN(nn.GRUCell(3))),
+        _seq(2, 4, 2),
+    ),
     Case("PReLU", lambda nn: nn.PReLU(negative_slope_init=0.2), _seq(2, 3, 4)),
     Case(
         "Sequential",
