@@ -15,6 +15,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from minijax.optim.losses._checks import check_broadcasts, check_floating, check_same_shape
 
@@ -144,10 +145,14 @@ def cosine_similarity(
     """
     check_floating("cosine_similarity", "predictions", predictions)
     check_floating("cosine_similarity", "targets", targets)
-    check_broadcasts(
-        "cosine_similarity", "targets", targets, "predictions", predictions,
-        "The vectors compared must agree in size along the last axis.",
-    )
+    try:  # the two sides may broadcast against each other (all pairs of a batch)
+        np.broadcast_shapes(np.shape(predictions), np.shape(targets))
+    except ValueError:
+        raise ValueError(
+            f"cosine_similarity: targets has shape {np.shape(targets)}, which does not "
+            f"broadcast to the shape {np.shape(predictions)} of predictions (nor the "
+            "reverse). The vectors compared must agree in size along the last axis."
+        ) from None
     a, b = jnp.asarray(predictions), jnp.asarray(targets)
     a_norm2 = jnp.square(a).sum(axis=axis, where=where, keepdims=True)
     b_norm2 = jnp.square(b).sum(axis=axis, where=where, keepdims=True)
