@@ -674,7 +674,9 @@ def optimistic_adam(
         Array([-0.1, -0.1], dtype=float32)
     """
     warnings.warn(
-        "optimistic_adam is deprecated: use `optimistic_adam_v2` instead.", DeprecationWarning, stacklevel=2
+        "optimistic_adam is deprecated: use `optimistic_adam_v2` instead.",
+        DeprecationWarning,
+        stacklevel=2,
     )
     if callable(learning_rate):
         raise ValueError(
