@@ -18,6 +18,7 @@ from minijax.optim.base import (
     Updates,
     init_empty_state,
 )
+from minijax.optim.numerics import abs_sq
 from minijax.optim.tree import global_norm
 
 __all__ = [
@@ -55,7 +56,7 @@ def clip_by_block_rms(threshold: Any) -> GradientTransformation:
     """
 
     def clip_leaf(u: jax.Array) -> jax.Array:
-        return u / jnp.maximum(1.0, jnp.sqrt(jnp.mean(u * u)) / threshold)
+        return u / jnp.maximum(1.0, jnp.sqrt(jnp.mean(abs_sq(u))) / threshold)
 
     def update_fn(
         updates: Updates, state: OptState, params: Params | None = None

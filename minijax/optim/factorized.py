@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from minijax.optim.base import NO_PARAMS_MSG, GradientTransformation, Params, Updates
+from minijax.optim.numerics import abs_sq
 from minijax.optim.transform import Count, _zero_count
 from minijax.optim.tree import safe_increment
 
@@ -96,7 +97,7 @@ def scale_by_factored_rms(
         dtype = p.dtype
         beta = decay_rate_fn(step - step_offset, decay_rate)
         placeholder = jnp.zeros((1,), dtype=dtype)
-        grad_sqr = g * g + epsilon
+        grad_sqr = abs_sq(g) + epsilon
         dims = _factored_dims(p.shape, factored, min_dim_size_to_factor)
         if dims is None:
             new_v = (beta * v + (1.0 - beta) * grad_sqr).astype(dtype)

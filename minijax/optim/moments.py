@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 
 from minijax.optim.base import NO_PARAMS_MSG, GradientTransformation, Params, Updates
+from minijax.optim.numerics import abs_sq
 from minijax.optim.transform import (
     _FROM_INIT,
     Count,
@@ -41,6 +42,7 @@ from minijax.optim.tree import (
     tree_full_like,
     tree_zeros_like,
     update_moment,
+    update_moment_per_elem_norm,
 )
 
 __all__ = [
@@ -142,7 +144,7 @@ def scale_by_amsgrad(
         del params
         check_tree_match(state.nu, updates, _FROM_INIT, "updates", none_is_leaf=True)
         mu = update_moment(updates, state.mu, b1, 1)
-        nu = update_moment(updates, state.nu, b2, 2)
+        nu = update_moment_per_elem_norm(updates, state.nu, b2, 2)
         count = safe_increment(state.count)
         mu_hat = debias(mu, b1, count) if bias_correction_mu else mu
         nu_hat = debias(nu, b2, count) if bias_correction_nu else nu
@@ -247,7 +249,7 @@ def scale_by_belief(
         check_tree_match(state.nu, updates, _FROM_INIT, "updates", none_is_leaf=True)
         mu = update_moment(updates, state.mu, b1, 1)
         prediction_error = jax.tree.map(lambda g, m: g - m, updates, mu)
-        nu = update_moment(prediction_error, state.nu, b2, 2)
+        nu = update_moment_per_elem_norm(prediction_error, state.nu, b2, 2)
         nu = jax.tree.map(lambda v: v + eps_root, nu)
         count = safe_increment(state.count)
         mu_hat = _nesterov_mu_hat(mu, updates, b1, count) if nesterov else debias(mu, b1, count)
@@ -299,7 +301,7 @@ def scale_by_yogi(
         check_tree_match(state.nu, updates, _FROM_INIT, "updates", none_is_leaf=True)
         mu = update_moment(updates, state.mu, b1, 1)
         nu = jax.tree.map(
-            lambda g, v: v - (1 - b2) * jnp.sign(v - g * g) * (g * g), updates, state.nu
+            lambda g, v: v - (1 - b2) * jnp.sign(v - abs_sq(g)) * abs_sq(g), updates, state.nu
         )
         count = safe_increment(state.count)
         updates = _adam_ratio(debias(mu, b1, count), debias(nu, b2, count), eps, eps_root)
@@ -364,7 +366,7 @@ def scale_by_radam(
         del params
         check_tree_match(state.nu, updates, _FROM_INIT, "updates", none_is_leaf=True)
         mu = update_moment(updates, state.mu, b1, 1)
-        nu = update_moment(updates, state.nu, b2, 2)
+        nu = update_moment_per_elem_norm(updates, state.nu, b2, 2)
         count = safe_increment(state.count)
         b2t = b2**count
         rho = rho_inf - 2 * count * b2t / (1 - b2t)
@@ -431,7 +433,7 @@ def scale_by_adan(
         m = update_moment(g, state.m, b1, 1)
         v = update_moment(diff, state.v, b2, 1)
         sq = jax.tree.map(lambda gi, d: gi + jnp.asarray(1 - b2) * d, g, diff)
-        n = update_moment(sq, state.n, b3, 2)
+        n = update_moment_per_elem_norm(sq, state.n, b3, 2)
         t = safe_increment(state.t)
         m_hat, v_hat, n_hat = debias(m, b1, t), debias(v, b2, t), debias(n, b3, t)
         u = jax.tree.map(lambda mi, vi: mi + jnp.asarray(1 - b2) * vi, m_hat, v_hat)

@@ -29,6 +29,7 @@ from minijax.optim.base import (
     init_empty_state,
 )
 from minijax.optim.combine import masked
+from minijax.optim.numerics import abs_sq
 from minijax.optim.tree import (
     bias_correction as debias,
 )
@@ -41,6 +42,7 @@ from minijax.optim.tree import (
     tree_full_like,
     tree_zeros_like,
     update_moment,
+    update_moment_per_elem_norm,
 )
 from minijax.typing import Array, Int
 
@@ -255,7 +257,7 @@ def scale_by_adam(
         check_tree_match(state.nu, updates, _FROM_INIT, "updates", none_is_leaf=True)
         # >>> TASK A3.3
         mu = update_moment(updates, state.mu, b1, 1)
-        nu = update_moment(updates, state.nu, b2, 2)
+        nu = update_moment_per_elem_norm(updates, state.nu, b2, 2)
         count = safe_increment(state.count)
         if nesterov:
             mu_hat = jax.tree.map(
@@ -335,7 +337,7 @@ def scale_by_rms(
     ) -> tuple[Updates, ScaleByRmsState | ScaleByRmsWithCountState]:
         del params
         check_tree_match(state.nu, updates, _FROM_INIT, "updates", none_is_leaf=True)
-        nu = update_moment(updates, state.nu, decay, 2)
+        nu = update_moment_per_elem_norm(updates, state.nu, decay, 2)
         nu_hat = nu
         if use_bias_correction:
             count = safe_increment(state.count)
@@ -398,13 +400,13 @@ def scale_by_stddev(
         del params
         check_tree_match(state.nu, updates, _FROM_INIT, "updates", none_is_leaf=True)
         mu = update_moment(updates, state.mu, decay, 1)
-        nu = update_moment(updates, state.nu, decay, 2)
+        nu = update_moment_per_elem_norm(updates, state.nu, decay, 2)
         mu_hat, nu_hat = mu, nu
         if use_bias_correction:
             count = safe_increment(state.count)
             mu_hat = debias(mu, decay, count)
             nu_hat = debias(nu, decay, count)
-        scaling = jax.tree.map(lambda m, n: inverse_root(n - m * m), mu_hat, nu_hat)
+        scaling = jax.tree.map(lambda m, n: inverse_root(n - abs_sq(m)), mu_hat, nu_hat)
         updates = jax.tree.map(lambda s, g: s * g, scaling, updates)
         if use_bias_correction:
             return updates, ScaleByRStdDevWithCountState(count=count, mu=mu, nu=nu)
@@ -441,7 +443,7 @@ def scale_by_rss(initial_accumulator_value: Any = 0.1, eps: Any = 1e-7) -> Gradi
     ) -> tuple[Updates, ScaleByRssState]:
         del params
         check_tree_match(state.sum_of_squares, updates, _FROM_INIT, "updates", none_is_leaf=True)
-        sum_of_squares = jax.tree.map(lambda g, s: g * g + s, updates, state.sum_of_squares)
+        sum_of_squares = jax.tree.map(lambda g, s: abs_sq(g) + s, updates, state.sum_of_squares)
         inverse_root = jax.tree.map(
             lambda s: jnp.where(s > 0, jax.lax.rsqrt(s + eps), 0.0), sum_of_squares
         )

@@ -20,6 +20,7 @@ from minijax.optim.base import (
     Updates,
     init_empty_state,
 )
+from minijax.optim.numerics import abs_sq
 
 __all__ = [
     "ScaleByTrustRatioState",
@@ -44,9 +45,9 @@ def _safe_norm(x: jax.Array, min_norm: Any) -> jax.Array:
 def _safe_rms(x: jax.Array, min_rms: Any) -> jax.Array:
     r"""$\max(\sqrt{\operatorname{mean}(x^2)}, \text{min\_rms})$ with a finite gradient
     (optax: `safe_root_mean_squares`)."""
-    rms = jnp.sqrt(jnp.mean(x * x))
+    rms = jnp.sqrt(jnp.mean(abs_sq(x)))
     x = jnp.where(rms <= min_rms, jnp.ones_like(x), x)
-    return jnp.where(rms <= min_rms, min_rms, jnp.sqrt(jnp.mean(x * x)))
+    return jnp.where(rms <= min_rms, min_rms, jnp.sqrt(jnp.mean(abs_sq(x))))
 
 
 def _need_params(params: Params | None) -> Params:
