@@ -142,6 +142,11 @@ def softmax_cross_entropy(
     Array(0.6931, dtype=float32)
     """
     check_floating("softmax_cross_entropy", "logits", logits)
+    check_broadcasts(
+        "softmax_cross_entropy", "labels", labels, "logits", logits,
+        "labels hold a probability vector per example (one-hot: jax.nn.one_hot(labels, "
+        "classes)); for integer class labels use softmax_cross_entropy_with_integer_labels.",
+    )
     if jnp.issubdtype(jax.dtypes.result_type(labels), jnp.integer):
         raise TypeError(
             f"softmax_cross_entropy: labels have the integer dtype "
@@ -149,11 +154,6 @@ def softmax_cross_entropy(
             "For one integer class per example use softmax_cross_entropy_with_integer_labels; "
             "for integer one-hot labels cast them, labels.astype(jnp.float32)."
         )
-    check_broadcasts(
-        "softmax_cross_entropy", "labels", labels, "logits", logits,
-        "labels hold a probability vector per example (one-hot: jax.nn.one_hot(labels, "
-        "classes)); for integer class labels use softmax_cross_entropy_with_integer_labels.",
-    )
     logits = jnp.asarray(logits)
     if where is not None and jnp.ndim(where) != logits.ndim:
         where = jnp.expand_dims(where, axis)  # type: ignore[arg-type]
