@@ -8,6 +8,10 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import pytest
+
+pytest.importorskip("griffe", reason="griffe comes with the docs extra (pip install -e '.[docs]')")
+
 ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location(
     "griffe_rst_leftovers", ROOT / "tools" / "griffe_rst_leftovers.py"
