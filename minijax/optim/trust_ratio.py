@@ -20,7 +20,7 @@ from minijax.optim.base import (
     Updates,
     init_empty_state,
 )
-from minijax.optim.numerics import abs_sq
+from minijax.optim.numerics import safe_norm, safe_root_mean_squares
 
 __all__ = [
     "ScaleByTrustRatioState",
@@ -31,23 +31,6 @@ __all__ = [
 
 ScaleByTrustRatioState = EmptyState
 """The (empty) state of `scale_by_trust_ratio` (optax: `ScaleByTrustRatioState`)."""
-
-
-def _safe_norm(x: jax.Array, min_norm: Any) -> jax.Array:
-    r"""$\max(\lVert x\rVert, \text{min\_norm})$, with a finite gradient at $x = 0$
-    (optax: `safe_norm`): where the norm is small the norm of ones is taken instead."""
-    norm = jnp.linalg.norm(x, keepdims=True)
-    x = jnp.where(norm <= min_norm, jnp.ones_like(x), x)
-    norm = jnp.squeeze(norm)
-    return jnp.where(norm <= min_norm, min_norm, jnp.linalg.norm(x))
-
-
-def _safe_rms(x: jax.Array, min_rms: Any) -> jax.Array:
-    r"""$\max(\sqrt{\operatorname{mean}(x^2)}, \text{min\_rms})$ with a finite gradient
-    (optax: `safe_root_mean_squares`)."""
-    rms = jnp.sqrt(jnp.mean(abs_sq(x)))
-    x = jnp.where(rms <= min_rms, jnp.ones_like(x), x)
-    return jnp.where(rms <= min_rms, min_rms, jnp.sqrt(jnp.mean(abs_sq(x))))
 
 
 def _need_params(params: Params | None) -> Params:
@@ -76,8 +59,8 @@ def scale_by_trust_ratio(
     """
 
     def scale_leaf(g: jax.Array, p: jax.Array) -> jax.Array:
-        param_norm = _safe_norm(p, min_norm)
-        update_norm = _safe_norm(g, min_norm)
+        param_norm = safe_norm(p, min_norm)
+        update_norm = safe_norm(g, min_norm)
         ratio = trust_coefficient * param_norm / (update_norm + eps)
         zero_norm = jnp.logical_or(param_norm == 0.0, update_norm == 0.0)
         return g * jnp.where(zero_norm, jnp.array(1.0, dtype=p.dtype), ratio)
@@ -106,7 +89,7 @@ def scale_by_param_block_norm(min_scale: Any = 1e-3) -> GradientTransformation:
         updates: Updates, state: OptState, params: Params | None = None
     ) -> tuple[Updates, OptState]:
         params = _need_params(params)
-        return jax.tree.map(lambda g, p: g * _safe_norm(p, min_scale), updates, params), state
+        return jax.tree.map(lambda g, p: g * safe_norm(p, min_scale), updates, params), state
 
     return GradientTransformation(init_empty_state, update_fn)
 
@@ -127,6 +110,9 @@ def scale_by_param_block_rms(min_scale: Any = 1e-3) -> GradientTransformation:
         updates: Updates, state: OptState, params: Params | None = None
     ) -> tuple[Updates, OptState]:
         params = _need_params(params)
-        return jax.tree.map(lambda g, p: g * _safe_rms(p, min_scale), updates, params), state
+        scaled = jax.tree.map(
+            lambda g, p: g * safe_root_mean_squares(p, min_scale), updates, params
+        )
+        return scaled, state
 
     return GradientTransformation(init_empty_state, update_fn)
