@@ -3,6 +3,7 @@
 import os
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import jax.numpy as jnp
 
@@ -157,15 +158,8 @@ B = 16
 def _unchecked(fn: Any, *args: Any) -> Any:
     """Call `fn` with the run-time type checker off (`MINIJAX_TYPECHECK=0`): the losses'
     own shape and dtype checks cost nothing and stay on."""
-    old = os.environ.get("MINIJAX_TYPECHECK")
-    os.environ["MINIJAX_TYPECHECK"] = "0"
-    try:
+    with mock.patch.dict(os.environ, {"MINIJAX_TYPECHECK": "0"}):
         return fn(*args)
-    finally:
-        if old is None:
-            del os.environ["MINIJAX_TYPECHECK"]
-        else:
-            os.environ["MINIJAX_TYPECHECK"] = old
 
 
 _L2 = (
