@@ -4,16 +4,20 @@
     python tools/course_check.py --only A1 A4    # some of them
     python tools/course_check.py --isolation     # also stub each task alone (slow)
     python tools/course_check.py --skip-assignments --isolation --tasks A0.1 A4.1
+    python tools/course_check.py --only A4 --install  # also install the release from its
+                                                      # lock file in a fresh venv
 
 For each assignment: the release builds (one commit, no solution line in it); in it
 every test of the assignment fails through a stub and no later test is shipped;
 grading the untouched release scores 0 and the reference full marks; every mutant
 of the assignment's tasks scores less than full; a submission that edits files
 outside its regions scores the same as the reference; `return jax.nn.softmax(x)`
-is refused (A1). For A1.P and A5.P: the course's own property tests catch every
-mutant. With `--isolation`: stubbing one task breaks only the course tests of that
-task and of the tasks that depend on it. Each grading's time is printed; the
-budget is 5 minutes per assignment. The tests in tests/course/ run a sample of
+is refused (A1). With `--install`: the release installs from its lock file
+(`requirements.lock`) into a fresh venv, as its README says, and there its earlier
+public tests pass and its own fail through the stubs. For A1.P and A5.P: the
+course's own property tests catch every mutant. With `--isolation`: stubbing one
+task breaks only the course tests of that task and of the tasks that depend on it.
+Each grading's time is printed; the budget is 5 minutes per assignment. The tests in tests/course/ run a sample of
 these in CI. Exit status 1 when a check fails.
 """
 
@@ -47,7 +51,45 @@ def submission_from_reference(dest: Path) -> Path:
     return dest
 
 
-def check_assignment(a: manifest.Assignment, scratch: Path) -> None:
+def _errors(stderr: str) -> str:
+    """pip's ERROR lines, shortened (pip also prints long lists of ignored versions)."""
+    lines = [ln[:200] for ln in stderr.splitlines() if ln.startswith("ERROR: No matching")
+             or ln.startswith("ERROR: Could not")]
+    return "".join("\n       " + ln for ln in lines)
+
+
+def check_install(a: manifest.Assignment, rel: Path, scratch: Path) -> None:
+    """Install a copy of the release as its README says, then run its public tests there."""
+    work = scratch / f"install-{a.suite_stem}"
+    shutil.copytree(rel, work)
+    venv = work / ".venv"
+    py = venv / "bin" / "python"
+    t0 = time.time()
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = subprocess.run([str(py), "-m", "pip", "install", "-q", "-r", "requirements.lock",
+                          "-e", "."], cwd=work, capture_output=True, text=True)
+    ok(pip.returncode == 0, f"{a.id}: installs from requirements.lock in a fresh venv "
+                            f"({time.time() - t0:.0f} s){_errors(pip.stderr)}")
+    if pip.returncode:
+        return
+    where = subprocess.run([str(py), "-c", "import minijax; print(minijax.__file__)"],
+                           cwd=scratch, capture_output=True, text=True).stdout.strip()
+    ok(where.startswith(str(work)), f"{a.id}: the venv imports the release's minijax ({where})")
+    tests = sorted(p.name for p in (work / "tests").glob("*_public.py"))
+    own = f"{a.suite_stem}_public.py"
+    for name in tests:
+        r = subprocess.run([str(py), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                            f"tests/{name}"], cwd=work, capture_output=True, text=True)
+        last = (r.stdout.strip().splitlines() or ["(no output)"])[-1]
+        if name == own:
+            ok(r.returncode == 1 and " passed" not in last and "NotImplementedError" in r.stdout,
+               f"{a.id}: in the venv, {name} fails through the stubs ({last})")
+        else:
+            ok(r.returncode == 0, f"{a.id}: in the venv, {name} passes ({last})")
+    shutil.rmtree(work)
+
+
+def check_assignment(a: manifest.Assignment, scratch: Path, install: bool = False) -> None:
     print(f"{a.id} {a.title}", flush=True)
     rel = scratch / f"release-{a.suite_stem}"
     release.release(a.id, rel)
@@ -60,6 +102,8 @@ def check_assignment(a: manifest.Assignment, scratch: Path) -> None:
     ok(not shipped & later, f"{a.id}: no later test is shipped ({sorted(shipped & later)})")
     ok(not list(rel.rglob("*_hidden.py")) and not (rel / "minijax/course/mutants.py").exists(),
        f"{a.id}: no hidden test or mutant is shipped")
+    if install:
+        check_install(a, rel, scratch)
 
     earlier = sorted(f"tests/{n}" for n in shipped if n.endswith("_public.py")
                      and n != f"{a.suite_stem}_public.py")
@@ -159,6 +203,8 @@ def main() -> int:
                                 formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--only", nargs="*", help="assignment ids")
     p.add_argument("--isolation", action="store_true")
+    p.add_argument("--install", action="store_true",
+                   help="also install each release from its lock file in a fresh venv")
     p.add_argument("--tasks", nargs="*", help="with --isolation: only these tasks")
     p.add_argument("--skip-assignments", action="store_true",
                    help="only the isolation matrix")
@@ -167,7 +213,7 @@ def main() -> int:
               else list(manifest.ASSIGNMENTS))
     with tempfile.TemporaryDirectory(prefix="course-check-") as d:
         for a in [] if args.skip_assignments else chosen:
-            check_assignment(a, Path(d))
+            check_assignment(a, Path(d), args.install)
         if args.isolation:
             isolation(Path(d), args.tasks)
     print(f"{len(FAILURES)} failure(s)" if FAILURES else "every check passed")
