@@ -17,8 +17,8 @@ is refused (A1). With `--install`: the release installs from its lock file
 public tests pass and its own fail through the stubs. For A1.P and A5.P: the
 course's own property tests catch every mutant. With `--isolation`: stubbing one
 task breaks only the course tests of that task and of the tasks that depend on it.
-Each grading's time is printed; the budget is 5 minutes per assignment. The tests in tests/course/ run a sample of
-these in CI. Exit status 1 when a check fails.
+Each grading's time is printed; the budget is 5 minutes per assignment. The tests
+in tests/course/ run a sample of these in CI. Exit status 1 when a check fails.
 """
 
 import argparse
