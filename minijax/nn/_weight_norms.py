@@ -11,7 +11,6 @@ wrapped layer stores its variables as usual, and each call it sees them normaliz
 Gradients flow through the normalization into the stored weights.
 """
 
-import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
@@ -71,8 +70,8 @@ class WeightNorm(Module):
       scale_init: its initializer (default ones).
       feature_axes: the axes with a norm of their own (default -1, e.g. a Dense
         kernel's output features); None: one norm over the whole variable.
-      variable_filter: the substrings of the paths to normalize (default `{'kernel'}`);
-        None or empty: every variable.
+      variable_filter: the substrings of the paths to normalize (default `{'kernel'}`,
+        as a frozenset, so that the module hashes); None or empty: every variable.
 
     >>> import jax, jax.numpy as jnp, minijax.nn as nn
     >>> layer = nn.WeightNorm(nn.Dense(2))
@@ -88,7 +87,7 @@ class WeightNorm(Module):
     use_scale: bool = True
     scale_init: Any = initializers.ones
     feature_axes: int | Iterable[int] | None = -1
-    variable_filter: Iterable[str] | None = dataclasses.field(default_factory=lambda: {"kernel"})
+    variable_filter: Iterable[str] | None = frozenset({"kernel"})  # frozen: the module hashes
 
     @compact
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

@@ -224,3 +224,8 @@ def test_spectral_norm_without_update_stats_names_the_argument() -> None:
     layer = mnn.SpectralNorm(mnn.Dense(3))
     with pytest.raises(TypeError, match="update_stats"):
         layer.init(jax.random.key(0), jnp.ones((1, 4)))
+
+
+def test_the_wrappers_hash_so_they_can_be_static_arguments() -> None:
+    layers = (mnn.WeightNorm(mnn.Dense(2)), mnn.SpectralNorm(mnn.Dense(2)))
+    assert all(hash(layer) == hash(layer.clone()) for layer in layers)
