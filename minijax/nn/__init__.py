@@ -5,7 +5,7 @@
 * `initializers`, activations (`relu`, `gelu`, `softmax`, ...).
 * Layers: `Dense`, `Embed`, `Dropout`, `Sequential`,
   `MLP`; `Conv` / `ConvTranspose`; `BatchNorm`, `LayerNorm`,
-  `RMSNorm`, `GroupNorm`; attention (`MultiHeadDotProductAttention`,
+  `RMSNorm`, `GroupNorm`, `WeightNorm`, `SpectralNorm`; attention (`MultiHeadDotProductAttention`,
   `dot_product_attention`, masks); recurrent cells and `RNN`; pooling
   functions; and `tabulate` (`summary.py`).
 """
@@ -130,7 +130,14 @@ from minijax.nn.attention import (
     make_causal_mask,
 )
 from minijax.nn.conv import Conv, ConvLocal, ConvTranspose
-from minijax.nn.normalization import GroupNorm, InstanceNorm, LayerNorm, RMSNorm
+from minijax.nn.normalization import (
+    GroupNorm,
+    InstanceNorm,
+    LayerNorm,
+    RMSNorm,
+    SpectralNorm,
+    WeightNorm,
+)
 from minijax.nn.pooling import avg_pool, max_pool, min_pool, pool
 from minijax.nn.recurrent import (
     RNN,
@@ -165,6 +172,8 @@ __all__ += [
     "RNNCellBase",
     "SelfAttention",
     "SimpleCell",
+    "SpectralNorm",
+    "WeightNorm",
     "avg_pool",
     "combine_masks",
     "dot_product_attention",

@@ -4,6 +4,7 @@ Each is called at the top of a layer's ``__call__``; the module system then adds
 layer's path (``(in module Encoder_0/Dense_1, Dense.__call__)``) below the message.
 """
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -50,3 +51,17 @@ def broadcastable(
             f"{tuple(to)}. Fix: give {name} shape {tuple(to)} or size 1 on the axes to share, "
             f"e.g. (batch, 1, q_len, kv_len) from nn.make_attention_mask."
         )
+
+
+def canonicalize_axes(
+    rank: int, axes: int | Iterable[int], layer: str = "normalization"
+) -> tuple[int, ...]:
+    """Sorted, deduplicated, non-negative axes; out-of-range axes raise."""
+    axes_t = (axes,) if isinstance(axes, int) else tuple(axes)
+    for a in axes_t:
+        if not -rank <= a < rank:
+            raise ValueError(
+                f"{layer}: axis {a} is out of range for an input with {rank} axes; use an "
+                f"axis in [-{rank}, {rank - 1}]."
+            )
+    return tuple(sorted({a % rank for a in axes_t}))

@@ -10,8 +10,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from minijax.nn import initializers
+from minijax.nn._checks import canonicalize_axes
 from minijax.nn.module import Module, compact, merge_param
-from minijax.nn.normalization import canonicalize_axes, check_mask, compute_stats, normalize
+from minijax.nn.normalization import check_mask, compute_stats, normalize
 from minijax.typing import Array, Inexact, Num, typed
 
 __all__ = ["BatchNorm"]

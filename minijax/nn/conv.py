@@ -43,20 +43,17 @@ import numpy as np
 from jax import lax
 
 from minijax.nn import initializers
-from minijax.nn.linear import promote_dtype
-from minijax.nn.module import Module, compact
+from minijax.nn.linear import LaxPadding, PaddingLike, canonicalize_padding, promote_dtype
+from minijax.nn.module import Module, compact, nowrap
 from minijax.typing import Array, Inexact, Num, typed
 
 __all__ = [
     "Conv",
     "ConvLocal",
     "ConvTranspose",
-    "canonicalize_padding",
     "conv_dimension_numbers",
 ]
 
-PaddingLike = str | int | Sequence[int | tuple[int, int]]
-LaxPadding = str | Sequence[tuple[int, int]]
 ArrayIn = Array | np.ndarray  # eager callers may pass NumPy arrays, as with flax
 
 default_kernel_init = initializers.lecun_normal()
@@ -76,39 +73,6 @@ def conv_dimension_numbers(ndim: int) -> lax.ConvDimensionNumbers:
     lhs_spec = (0, ndim - 1, *range(1, ndim - 1))
     rhs_spec = (ndim - 1, ndim - 2, *range(ndim - 2))
     return lax.ConvDimensionNumbers(lhs_spec, rhs_spec, lhs_spec)
-
-
-def canonicalize_padding(padding: PaddingLike, rank: int, layer: str = "Conv") -> LaxPadding:
-    """Turn ``padding`` into what ``lax`` takes: a string or ``rank`` ``(low, high)`` pairs.
-
-    An int ``p`` means ``(p, p)`` on every spatial axis; a sequence holds one int or
-    pair per spatial axis. Strings are upper-cased and checked.
-    """
-    if isinstance(padding, str):
-        name = padding.upper()
-        if name not in ("SAME", "VALID", "CIRCULAR", "REFLECT", "CAUSAL"):
-            raise ValueError(
-                f"{layer}: unknown padding {padding!r}. Use 'SAME', 'VALID', 'CIRCULAR', "
-                "'REFLECT', 'CAUSAL', an int, or one int or (low, high) pair per spatial axis."
-            )
-        return name
-    if isinstance(padding, (int, np.integer)):
-        return [(int(padding), int(padding))] * rank
-    if isinstance(padding, Sequence) and len(padding) == rank:
-        pads: list[tuple[int, int]] = []
-        for p in padding:
-            if isinstance(p, (int, np.integer)):
-                pads.append((int(p), int(p)))
-            elif isinstance(p, Sequence) and len(p) == 2:
-                pads.append((int(p[0]), int(p[1])))
-            else:
-                break
-        if len(pads) == rank:
-            return pads
-    raise ValueError(
-        f"{layer}: invalid padding {padding!r} for {rank} spatial axes. Use a string, an "
-        f"int, or a sequence of {rank} entries, each an int or a (low, high) pair."
-    )
 
 
 def _tuple(name: str, layer: str, value: int | Sequence[int] | None, n: int) -> tuple[int, ...]:
@@ -317,6 +281,7 @@ class Conv(Module):
         """True: one kernel for every position (`ConvLocal`: one per output position)."""
         return True
 
+    @nowrap  # a plain helper: no module state, and no row of its own in `tabulate`
     def _conv_fn(self) -> Any:
         if self.conv_general_dilated_cls is not None:
             return self.conv_general_dilated_cls()

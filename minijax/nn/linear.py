@@ -21,9 +21,18 @@ from minijax.nn import _checks, initializers
 from minijax.nn.module import Module, compact, merge_param
 from minijax.typing import Array, Float, Inexact, Num, Shaped, typed
 
-__all__ = ["Dense", "DenseGeneral", "Einsum", "Embed", "promote_dtype"]
+__all__ = [
+    "Dense",
+    "DenseGeneral",
+    "Einsum",
+    "Embed",
+    "canonicalize_padding",
+    "promote_dtype",
+]
 
 Dtype = Any
+PaddingLike = str | int | Sequence[int | tuple[int, int]]
+LaxPadding = str | Sequence[tuple[int, int]]
 ArrayIn = Array | np.ndarray  # eager callers may pass NumPy arrays, as with flax
 
 default_kernel_init = initializers.lecun_normal()
@@ -49,6 +58,43 @@ def _dot_general(module: Any) -> Callable[..., Array]:
     if module.dot_general is not None:
         return module.dot_general  # type: ignore[no-any-return]
     return lax.dot_general
+
+
+def canonicalize_padding(padding: PaddingLike, rank: int, layer: str = "Conv") -> LaxPadding:
+    """Turn ``padding`` into what ``lax`` takes: a string or ``rank`` ``(low, high)`` pairs.
+
+    An int ``p`` means ``(p, p)`` on every spatial axis; a sequence holds one int or
+    pair per spatial axis. Strings are upper-cased and checked. The convolutions of
+    `minijax.nn.conv` use it; it lives here as in flax (`flax.linen.linear`).
+
+    >>> canonicalize_padding(1, 2), canonicalize_padding("same", 2)
+    ([(1, 1), (1, 1)], 'SAME')
+    """
+    if isinstance(padding, str):
+        name = padding.upper()
+        if name not in ("SAME", "VALID", "CIRCULAR", "REFLECT", "CAUSAL"):
+            raise ValueError(
+                f"{layer}: unknown padding {padding!r}. Use 'SAME', 'VALID', 'CIRCULAR', "
+                "'REFLECT', 'CAUSAL', an int, or one int or (low, high) pair per spatial axis."
+            )
+        return name
+    if isinstance(padding, (int, np.integer)):
+        return [(int(padding), int(padding))] * rank
+    if isinstance(padding, Sequence) and len(padding) == rank:
+        pads: list[tuple[int, int]] = []
+        for p in padding:
+            if isinstance(p, (int, np.integer)):
+                pads.append((int(p), int(p)))
+            elif isinstance(p, Sequence) and len(p) == 2:
+                pads.append((int(p[0]), int(p[1])))
+            else:
+                break
+        if len(pads) == rank:
+            return pads
+    raise ValueError(
+        f"{layer}: invalid padding {padding!r} for {rank} spatial axes. Use a string, an "
+        f"int, or a sequence of {rank} entries, each an int or a (low, high) pair."
+    )
 
 
 class Dense(Module):

@@ -13,7 +13,8 @@ are computed in at least float32, and ``scale`` (init 1) and ``bias`` (init 0)
 have one entry per feature: their shape is the input's shape on the feature axes.
 
 BatchNorm (statistics over the batch, with running averages) lives in
-:mod:`minijax.nn.batch_norm`.
+`minijax.nn.batch_norm`; `WeightNorm` and `SpectralNorm`, which normalize the weights
+of a wrapped layer rather than its activations, in `minijax.nn._weight_norms`.
 """
 
 from collections.abc import Iterable
@@ -24,26 +25,25 @@ import numpy as np
 from jax import lax
 
 from minijax.nn import initializers
+from minijax.nn._checks import canonicalize_axes
+from minijax.nn._weight_norms import SpectralNorm, WeightNorm
 from minijax.nn.module import Module, compact
 from minijax.typing import Array, Inexact, Num, typed
 
 ArrayIn = Array | np.ndarray  # eager callers may pass NumPy arrays, as with flax
 
-__all__ = ["GroupNorm", "InstanceNorm", "LayerNorm", "RMSNorm", "compute_stats", "normalize"]
+__all__ = [
+    "GroupNorm",
+    "InstanceNorm",
+    "LayerNorm",
+    "RMSNorm",
+    "SpectralNorm",
+    "WeightNorm",
+    "compute_stats",
+    "normalize",
+]
 
 Axes = int | Iterable[int]
-
-
-def canonicalize_axes(rank: int, axes: Axes, layer: str = "normalization") -> tuple[int, ...]:
-    """Sorted, deduplicated, non-negative axes; out-of-range axes raise."""
-    axes_t = (axes,) if isinstance(axes, int) else tuple(axes)
-    for a in axes_t:
-        if not -rank <= a < rank:
-            raise ValueError(
-                f"{layer}: axis {a} is out of range for an input with {rank} axes; use an "
-                f"axis in [-{rank}, {rank - 1}]."
-            )
-    return tuple(sorted({a % rank for a in axes_t}))
 
 
 @typed

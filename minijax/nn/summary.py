@@ -41,6 +41,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from minijax.nn import meta
 from minijax.nn.filters import INIT_MUTABLE, CollectionFilter
 from minijax.nn.intercept import InterceptorContext, intercept_methods
 
@@ -303,6 +304,8 @@ def _normalize(x: Any) -> Any:
     """Tuples, dicts and dataclasses as YAML sees them; each leaf rendered to text."""
     if hasattr(x, "render"):
         return x.render()
+    if isinstance(x, meta.Partitioned):  # the array, then its axis names: P(None, data)
+        return f"{_normalize(x.value)} P{tuple(x.names)}"
     if isinstance(x, list | tuple):
         return [_normalize(v) for v in x]
     if isinstance(x, Mapping):

@@ -42,8 +42,9 @@ def run_both(build: Any, args: tuple[Any, ...], loss: Any, rngs: tuple[str, ...]
     """init, a forward pass and one SGD step in both libraries, compared bitwise.
 
     `step_ulps` compares the step to float32 rounding instead (relative 1e-6): for
-    models with `LayerNorm`, whose backward pass rounds differently from flax's in the
-    last bit, with or without any transform.
+    models with `LayerNorm`, whose input gradient rounds differently from flax's in the
+    last bit, with or without any transform (`compute_stats` takes the mean before the
+    square; `tests/nn/test_nn_norm_grads.py`).
     """
     theirs_model, mine_model = build(fnn), build(mnn)
     key = jax.random.key(0)

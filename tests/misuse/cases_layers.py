@@ -277,3 +277,30 @@ def batchnorm_not_mutable(tmp: Path) -> Any:
 )
 def batchnorm_mode_missing(tmp: Path) -> Any:
     return init(nn.BatchNorm(), X)
+
+
+@case(
+    "layers",
+    "SpectralNorm(error_on_non_matrix=True) around a Conv: a 3-axis kernel",
+    ValueError,
+    ("Input is 3D but error_on_non_matrix is True", "normalizes matrices"),
+    ("layer_instance/kernel", "(3, 3, 4)"),
+    ("error_on_non_matrix=False", "9x4 matrix"),
+    "flax: ValueError 'Input is 3D but error_on_non_matrix is True', no variable or shape",
+)
+def spectral_norm_non_matrix(tmp: Path) -> Any:
+    layer = nn.SpectralNorm(nn.Conv(4, (3,)), error_on_non_matrix=True)
+    return init(layer, jnp.ones((1, 5, 3)), update_stats=False)
+
+
+@case(
+    "layers",
+    "WeightNorm(feature_axes=2) around a Dense: no axis 2 in the kernel",
+    ValueError,
+    ("axis 2 is out of range",),
+    ("layer_instance/kernel", "(3, 4)"),
+    ("use an axis in [-2, 1]",),
+    "flax: IndexError 'tuple index out of range', no axis or variable named",
+)
+def weight_norm_feature_axis_out_of_range(tmp: Path) -> Any:
+    return init(nn.WeightNorm(nn.Dense(4), feature_axes=2), X)

@@ -129,3 +129,37 @@ def test_conv_local_errors() -> None:
         mnn.ConvLocal(4, (3,), feature_group_count=2).init(KEY, jnp.ones((1, 5, 4)))
     with pytest.raises(ValueError, match=r"mask has shape \(3, 4, 2\) but the kernel has shape"):
         mnn.ConvLocal(2, (3,), mask=jnp.ones((3, 4, 2))).init(KEY, jnp.ones((1, 5, 4)))
+
+
+@pytest.mark.parity
+def test_tabulate_with_flops_has_one_row_per_conv_call_as_flax() -> None:
+    # the helper that picks the convolution op is no module method of its own
+    kwargs = {"console_kwargs": {"force_terminal": False, "no_color": True, "width": 10_000},
+              "compute_flops": True, "compute_vjp_flops": True}
+    x = jnp.ones((1, 5, 5, 2))
+    mine = mnn.Conv(3, (3, 3)).tabulate(jax.random.key(0), x, **kwargs)
+    theirs = fnn.Conv(3, (3, 3)).tabulate(jax.random.key(0), x, **kwargs)
+    assert mine == theirs
+    assert "_conv_fn" not in mine
+
+
+@pytest.mark.parametrize(
+    "padding, rank", [("same", 2), (2, 3), ([1, (2, 3)], 2), ((0, 1), 2), ("causal", 1)]
+)
+def test_canonicalize_padding_is_flaxs_in_linear(padding: Any, rank: int) -> None:
+    from flax.linen import linear as flax_linear
+
+    from minijax.nn import linear
+
+    got = linear.canonicalize_padding(padding, rank)
+    want = flax_linear.canonicalize_padding(padding, rank)
+    # flax passes a string on as it is; minijax checks it and upper-cases it
+    assert got == (want.upper() if isinstance(want, str) else want)
+
+
+@pytest.mark.parametrize("padding, rank", [((2, 2), 3), ((2, 2), 1), ([None, (1, 2)], 2)])
+def test_canonicalize_padding_rejects_what_flax_rejects(padding: Any, rank: int) -> None:
+    from minijax.nn import linear
+
+    with pytest.raises(ValueError, match=f"for {rank} spatial axes"):
+        linear.canonicalize_padding(padding, rank)

@@ -136,6 +136,26 @@ CASES: list[Case] = [
         lambda nn: nn.InstanceNorm(feature_axes=(1, 2), use_bias=False),
         _seq(2, 4, 3),
     ),
+    Case("WeightNorm", lambda nn: nn.WeightNorm(nn.Dense(4)), _seq(2, 3, 5)),
+    Case(
+        "WeightNorm",
+        lambda nn: nn.WeightNorm(nn.Conv(3, (3, 3)), variable_filter=None, feature_axes=None),
+        _img(1, 4, 4, 2),
+    ),
+    Case(
+        "SpectralNorm",
+        lambda nn: nn.SpectralNorm(nn.Dense(4)),
+        _seq(2, 3, 5),
+        init_kwargs={"update_stats": False},
+        apply_kwargs={"update_stats": True, "mutable": ["batch_stats"]},
+    ),
+    Case(
+        "SpectralNorm",
+        lambda nn: nn.SpectralNorm(nn.Conv(3, (3, 3)), n_steps=3),
+        _img(1, 4, 4, 2),
+        init_kwargs={"update_stats": False},
+        apply_kwargs={"update_stats": True, "mutable": ["batch_stats"]},
+    ),
     Case("Dropout", lambda nn: nn.Dropout(0.5, deterministic=False), _seq(2, 8, 8)),
     Case(
         "Dropout",

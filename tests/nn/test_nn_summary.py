@@ -98,3 +98,23 @@ def test_flops_add_up_to_the_parent() -> None:
     root, children = table[0], [r for r in table if len(r.path) == 1]
     assert root.flops >= sum(r.flops for r in children) > 0
     assert root.vjp_flops >= sum(r.vjp_flops for r in children) > 0
+
+
+@pytest.mark.parity
+def test_partitioned_variables_show_their_axis_names_as_flax() -> None:
+    def partitioned(lib: Any) -> Any:
+        class Sharded(lib.Module):
+            @lib.compact
+            def __call__(self, x: Any) -> Any:
+                init = jax.nn.initializers.lecun_normal()
+                w = self.param("w", lib.with_partitioning(init, (None, "model")), (3, 2))
+                b = self.param("b", lib.with_partitioning(jax.nn.initializers.zeros, (None,)),
+                               (2,))
+                return x @ w + b
+
+        return Sharded()
+
+    mine = partitioned(nn).tabulate(KEY, X, console_kwargs=PLAIN, compute_flops=True)
+    theirs = partitioned(fnn).tabulate(KEY, X, console_kwargs=PLAIN, compute_flops=True)
+    assert "b: float32[2] P(None,)" in mine and "w: float32[3,2] P(None, model)" in mine
+    assert mine == theirs
