@@ -95,9 +95,11 @@ def compute_stats(
     if not use_mean:
         var = expect(_abs_sq(x))
         return jnp.zeros_like(var), var
-    mean = expect(x)
     if use_fast_variance:
-        return mean, jnp.maximum(0.0, expect(_abs_sq(x)) - _abs_sq(mean))
+        sq = _abs_sq(x)  # squared before either mean, as flax: the gradient then sums alike
+        mean, mean_sq = expect(x), expect(sq)
+        return mean, jnp.maximum(0.0, mean_sq - _abs_sq(mean))
+    mean = expect(x)
     return mean, expect(_abs_sq(x - jnp.expand_dims(mean, axes_t)))
     # <<< TASK A5.2
 
