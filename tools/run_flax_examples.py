@@ -307,6 +307,7 @@ def run_lm1b(src: Path, rec: Recorder) -> None:
     import jax.numpy as jnp
     import models
     import optax
+    import temperature_sampler
     import train
     import utils
     from flax import linen as nn
@@ -356,6 +357,15 @@ def run_lm1b(src: Path, rec: Recorder) -> None:
     eval_step = jax.jit(train.eval_step, in_shardings=(annotations.params, data_sharding),
                         out_shardings=None, static_argnums=(2, 3))
     rec.save("eval", eval_step(state.params, batches[2], eval_config))
+    rec.stage = "predict"
+    predict_config = train_config.replace(deterministic=True, decode=True)
+    prompts = batches[2]["inputs"][:1].copy()  # one prompt, as the example's sampler
+    prompts[:, 3:] = 0  # 3 tokens, sampled on to max_predict_length
+    predict_step = jax.jit(train.predict_step, static_argnums=(3, 4, 5, 6, 7))
+    rec.save("predict", {"samples": predict_step(
+        prompts, state.params, jax.random.key(1), temperature_sampler.EOS_ID,
+        config.max_predict_length, predict_config, config.sampling_temperature,
+        config.sampling_top_k)})
 
 
 RUNNERS: dict[str, Callable[[Path, Recorder], None]] = {
@@ -467,7 +477,7 @@ def main() -> None:
 
     names = [n for n in EXAMPLES if args.only is None or n in args.only]
     scratch = Path(tempfile.mkdtemp(prefix="flax-examples-"))
-    groups = ("params_init", "loss_0", "loss_1", "params_final", "eval")
+    groups = ("params_init", "loss_0", "loss_1", "params_final", "eval", "predict")
     rows, results = [], {}
     for name in names:
         mine_status, mine = run_side(name, src, False, scratch, args.timeout)
@@ -481,7 +491,7 @@ def main() -> None:
                      "yes" if ref_status["ok"] else "no", *cells.values(), note])
         print(f"{name}: minijax {'ran' if mine_status['ok'] else 'failed'}", flush=True)
     header = ["example", "runs", "flax runs", "params after init", "loss step 1",
-              "loss step 2", "params after 2 steps", "eval", "note"]
+              "loss step 2", "params after 2 steps", "eval", "sampling", "note"]
     print("\n| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for row in rows:
