@@ -46,7 +46,7 @@ import numpy as np
 
 TOOLS = Path(__file__).resolve().parent
 REPO = TOOLS.parent
-EXAMPLES = ("mnist", "vae", "seq2seq", "sst2", "lm1b")
+EXAMPLES = ("mnist", "vae", "seq2seq", "sst2", "lm1b", "lm1b-bf16")
 
 
 # --- fakes for the modules that are not under test -----------------------------------
@@ -297,12 +297,12 @@ def run_sst2(src: Path, rec: Recorder) -> None:
     rec.save("eval", {"loss": metrics.loss, "accuracy": metrics.accuracy})
 
 
-def run_lm1b(src: Path, rec: Recorder) -> None:
+def run_lm1b(src: Path, rec: Recorder, bfloat16: bool = False) -> None:
     config = load_config(src)
     config.update(vocab_size=32, per_device_batch_size=2, num_layers=1, qkv_dim=16,
                   emb_dim=16, mlp_dim=32, num_heads=2, max_target_length=8,
                   max_eval_target_length=8, max_predict_length=8, warmup_steps=2,
-                  use_bfloat16=False)
+                  use_bfloat16=bfloat16)
     import jax
     import jax.numpy as jnp
     import models
@@ -326,7 +326,8 @@ def run_lm1b(src: Path, rec: Recorder) -> None:
     rec.stage = "init"
     train_config = models.TransformerConfig(
         vocab_size=config.vocab_size, output_vocab_size=config.vocab_size,
-        logits_via_embedding=config.logits_via_embedding, dtype=jnp.float32,
+        logits_via_embedding=config.logits_via_embedding,
+        dtype=jnp.bfloat16 if config.use_bfloat16 else jnp.float32,
         emb_dim=config.emb_dim, num_heads=config.num_heads, num_layers=config.num_layers,
         qkv_dim=config.qkv_dim, mlp_dim=config.mlp_dim,
         max_len=max(config.max_target_length, config.max_eval_target_length),
@@ -371,12 +372,13 @@ def run_lm1b(src: Path, rec: Recorder) -> None:
 RUNNERS: dict[str, Callable[[Path, Recorder], None]] = {
     "mnist": run_mnist, "vae": run_vae, "seq2seq": run_seq2seq, "sst2": run_sst2,
     "lm1b": run_lm1b,
+    "lm1b-bf16": lambda src, rec: run_lm1b(src, rec, bfloat16=True),  # its default dtype
 }
 
 
 def child(name: str, flax_src: Path, reference: bool, out: Path) -> None:
     """One side of one example, in this process: writes ``out`` (.npz) and ``out``.json."""
-    example = flax_src / "examples" / name
+    example = flax_src / "examples" / name.split("-")[0]
     sys.meta_path.insert(0, FakeFinder())  # type: ignore[arg-type]
     if not reference:
         os.environ.update(CONFORMANCE_SHIM="1", CONFORMANCE_SRC=str(flax_src))
