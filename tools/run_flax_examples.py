@@ -1,6 +1,9 @@
 """Run flax's linen examples on minijax with only the imports swapped, and compare with flax.
 
-    python tools/run_flax_examples.py /path/to/flax                 # all five, both sides
+The examples: mnist, vae, seq2seq, sst2, lm1b (in float32 and in bfloat16, its default)
+and imagenet (its smallest ResNet).
+
+    python tools/run_flax_examples.py /path/to/flax                 # all of them, both sides
     python tools/run_flax_examples.py /path/to/flax --only vae sst2
     python tools/run_flax_examples.py /path/to/flax --child vae [--reference]   # one side
 
@@ -46,7 +49,7 @@ import numpy as np
 
 TOOLS = Path(__file__).resolve().parent
 REPO = TOOLS.parent
-EXAMPLES = ("mnist", "vae", "seq2seq", "sst2", "lm1b", "lm1b-bf16")
+EXAMPLES = ("mnist", "vae", "seq2seq", "sst2", "lm1b", "lm1b-bf16", "imagenet")
 
 
 # --- fakes for the modules that are not under test -----------------------------------
@@ -160,7 +163,7 @@ def load_config(src: Path) -> Any:
     return module.get_config()
 
 
-# --- the five examples ---------------------------------------------------------------
+# --- the examples ----------------------------------------------------------------------
 # Each drives the example's own functions the way its train_and_evaluate does, on tiny
 # synthetic data. The imports happen inside, after the shim or the reference is set up.
 
@@ -369,10 +372,49 @@ def run_lm1b(src: Path, rec: Recorder, bfloat16: bool = False) -> None:
         config.sampling_top_k)})
 
 
+def run_imagenet(src: Path, rec: Recorder) -> None:
+    config = load_config(src)
+    config.update(model="_ResNet1", batch_size=4, warmup_epochs=1.0, num_epochs=2.0)
+    import functools
+
+    import jax
+    import models
+    import train
+
+    rs = rng_batch()
+    size, steps_per_epoch = 16, 2
+
+    def batch() -> dict[str, np.ndarray]:  # one device: a leading axis of 1, for pmap
+        return {"image": rs.rand(1, config.batch_size, size, size, 3).astype(np.float32),
+                "label": rs.randint(0, train.NUM_CLASSES, (1, config.batch_size)
+                                    ).astype(np.int32)}
+
+    batches = [batch() for _ in range(3)]
+    rec.stage = "init"
+    model = train.create_model(model_cls=getattr(models, config.model),
+                               half_precision=config.half_precision)
+    base_learning_rate = config.learning_rate * config.batch_size / 256.0
+    learning_rate_fn = train.create_learning_rate_fn(config, base_learning_rate,
+                                                     steps_per_epoch)
+    state = train.create_train_state(jax.random.key(0), config, model, size, learning_rate_fn)
+    rec.save("params_init", {"params": state.params, "batch_stats": state.batch_stats})
+    rec.stage = "train"
+    train_step = jax.pmap(functools.partial(train.train_step, learning_rate_fn=learning_rate_fn),
+                          in_axes=(None, 0), out_axes=(None, 0), axis_name="batch")
+    for step in range(2):
+        state, metrics = train_step(state, batches[step])
+        rec.save(f"loss_{step}", metrics)
+    rec.save("params_final", {"params": state.params, "batch_stats": state.batch_stats})
+    rec.stage = "eval"
+    eval_step = jax.pmap(train.eval_step, in_axes=(None, 0), axis_name="batch")
+    rec.save("eval", eval_step(state, batches[2]))
+
+
 RUNNERS: dict[str, Callable[[Path, Recorder], None]] = {
     "mnist": run_mnist, "vae": run_vae, "seq2seq": run_seq2seq, "sst2": run_sst2,
     "lm1b": run_lm1b,
     "lm1b-bf16": lambda src, rec: run_lm1b(src, rec, bfloat16=True),  # its default dtype
+    "imagenet": run_imagenet,
 }
 
 
