@@ -1,7 +1,7 @@
 """Run flax's linen examples on minijax with only the imports swapped, and compare with flax.
 
-The examples: mnist, vae, seq2seq, sst2, lm1b (in float32 and in bfloat16, its default)
-and imagenet (its smallest ResNet).
+The examples: mnist, vae, seq2seq, sst2, lm1b (in float32 and in bfloat16, its default),
+imagenet (its smallest ResNet) and wmt (with its beam search).
 
     python tools/run_flax_examples.py /path/to/flax                 # all of them, both sides
     python tools/run_flax_examples.py /path/to/flax --only vae sst2
@@ -49,7 +49,7 @@ import numpy as np
 
 TOOLS = Path(__file__).resolve().parent
 REPO = TOOLS.parent
-EXAMPLES = ("mnist", "vae", "seq2seq", "sst2", "lm1b", "lm1b-bf16", "imagenet")
+EXAMPLES = ("mnist", "vae", "seq2seq", "sst2", "lm1b", "lm1b-bf16", "imagenet", "wmt")
 
 
 # --- fakes for the modules that are not under test -----------------------------------
@@ -410,11 +410,92 @@ def run_imagenet(src: Path, rec: Recorder) -> None:
     rec.save("eval", eval_step(state, batches[2]))
 
 
+def run_wmt(src: Path, rec: Recorder) -> None:
+    config = load_config(src)
+    config.update(vocab_size=32, per_device_batch_size=2, num_layers=1, qkv_dim=16,
+                  emb_dim=16, mlp_dim=32, num_heads=2, max_target_length=8,
+                  max_eval_target_length=8, max_predict_length=8, warmup_steps=2,
+                  beam_size=2)
+    import functools
+
+    import jax
+    import jax.numpy as jnp
+    import models
+    import optax
+    import train
+    from flax import linen as nn
+
+    rs = rng_batch()
+
+    def tokens() -> np.ndarray:
+        shape = (1, config.per_device_batch_size, config.max_target_length)  # 1 device
+        ids = rs.randint(3, config.vocab_size, shape).astype(np.int32)
+        ids[..., -2:] = 0  # padding at the end
+        return ids
+
+    batches = [{"inputs": tokens(), "targets": tokens()} for _ in range(3)]
+    # What flax.jax_utils.replicate does on one device (the example's pmap loop).
+    replicate = functools.partial(jax.tree.map, lambda x: jnp.asarray(x)[None])
+    unreplicate = functools.partial(jax.tree.map, lambda x: x[0])
+    rec.stage = "init"
+    train_config = models.TransformerConfig(
+        vocab_size=config.vocab_size, output_vocab_size=config.vocab_size,
+        share_embeddings=config.share_embeddings,
+        logits_via_embedding=config.logits_via_embedding, dtype=train.preferred_dtype(config),
+        emb_dim=config.emb_dim, num_heads=config.num_heads, num_layers=config.num_layers,
+        qkv_dim=config.qkv_dim, mlp_dim=config.mlp_dim,
+        max_len=max(config.max_target_length, config.max_eval_target_length),
+        dropout_rate=config.dropout_rate, attention_dropout_rate=config.attention_dropout_rate,
+        deterministic=False, decode=False, kernel_init=nn.initializers.xavier_uniform(),
+        bias_init=nn.initializers.normal(stddev=1e-6))
+    eval_config = train_config.replace(deterministic=True)
+    predict_config = train_config.replace(deterministic=True, decode=True)
+    rng, init_rng = jax.random.split(jax.random.key(config.seed))
+    shape = (config.per_device_batch_size, config.max_target_length)
+    m = models.Transformer(eval_config)
+    initial_variables = jax.jit(m.init)(init_rng, jnp.ones(shape, jnp.float32),
+                                        jnp.ones(shape, jnp.float32))
+    learning_rate_fn = train.create_learning_rate_schedule(
+        learning_rate=config.learning_rate, warmup_steps=config.warmup_steps)
+    state = train.TrainState.create(
+        apply_fn=m.apply, params=initial_variables["params"],
+        tx=optax.adamw(learning_rate=learning_rate_fn, b1=0.9, b2=0.98, eps=1e-9,
+                       weight_decay=config.weight_decay),
+        dynamic_scale=None)
+    rec.save("params_init", state.params)
+    rec.stage = "train"
+    state = replicate(state)
+    train_step = jax.pmap(functools.partial(
+        train.train_step, config=train_config, learning_rate_fn=learning_rate_fn,
+        label_smoothing=config.label_smoothing), axis_name="batch")
+    dropout_rngs = jax.random.split(rng, 1)
+    for step in range(2):
+        state, metrics = train_step(state, batches[step], dropout_rng=dropout_rngs)
+        rec.save(f"loss_{step}", metrics)
+    rec.save("params_final", unreplicate(state).params)
+    rec.stage = "eval"
+    eval_step = jax.pmap(functools.partial(train.eval_step, config=eval_config),
+                         axis_name="batch")
+    rec.save("eval", eval_step(state.params, batches[2]))
+    rec.stage = "predict"
+    init_cache = jax.pmap(functools.partial(
+        train.initialize_cache, max_decode_len=config.max_predict_length,
+        config=predict_config), axis_name="batch")
+    pred_step = jax.pmap(functools.partial(train.predict_step, config=predict_config,
+                                           beam_size=config.beam_size),
+                         axis_name="batch", static_broadcasted_argnums=(3, 4))
+    inputs = batches[2]["inputs"]
+    cache = init_cache(inputs)
+    rec.save("predict", {"beams": pred_step(inputs, state.params, cache, 2,
+                                            config.max_predict_length)})
+
+
 RUNNERS: dict[str, Callable[[Path, Recorder], None]] = {
     "mnist": run_mnist, "vae": run_vae, "seq2seq": run_seq2seq, "sst2": run_sst2,
     "lm1b": run_lm1b,
     "lm1b-bf16": lambda src, rec: run_lm1b(src, rec, bfloat16=True),  # its default dtype
     "imagenet": run_imagenet,
+    "wmt": run_wmt,
 }
 
 
