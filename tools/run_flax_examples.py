@@ -20,7 +20,7 @@ subprocess per example and side:
 
 Third-party modules the examples import but that are not under test (tensorflow,
 tensorflow_datasets, clu, sentencepiece, ml_collections, tensorboard) are answered by
-small fakes (:class:`FakeFinder`): importable, with a dict-like ``ConfigDict``; anything
+small fakes (`FakeFinder`): importable, with a dict-like ``ConfigDict``; anything
 else in them raises when called. Each example's config comes from its
 ``configs/default.py`` (or its flags), shrunk to tiny sizes, and its batches are
 synthetic, drawn from a fixed numpy seed, so both sides see the same data and keys.
@@ -99,7 +99,7 @@ def _fake_attr(name: str) -> Any:
 
 
 class FakeFinder:
-    """Answers imports of :data:`FAKE_ROOTS` (and their submodules) with fake modules."""
+    """Answers imports of `FAKE_ROOTS` (and their submodules) with fake modules."""
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
         if fullname.split(".")[0] not in FAKE_ROOTS:
