@@ -44,7 +44,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, str]]]] = {
             ("flax.struct", "minijax.struct"),
             ("flax.training.train_state", "minijax.train"),
             ("flax.training.checkpoints", "minijax.train.checkpoint"),
-            ("flax.training.common_utils", "minijax.train"),
+            ("flax.training.common_utils", "minijax.train.common_utils"),
             ("flax.training.dynamic_scale", "minijax.train"),
             ("flax.training.early_stopping", "minijax.train"),
             ("flax.training.lr_schedule", "minijax.optim.schedules"),

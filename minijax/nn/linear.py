@@ -18,6 +18,7 @@ import numpy as np
 from jax import lax
 
 from minijax.nn import _checks, initializers
+from minijax.nn.meta import AxisMetadata
 from minijax.nn.module import Module, compact, merge_param
 from minijax.typing import Array, Float, Inexact, Num, Shaped, typed
 
@@ -242,10 +243,10 @@ class DenseGeneral(Module):
 
         def kernel_init_flat(rng: Any, shape: tuple[int, ...], dtype: Any = jnp.float32) -> Any:
             flat = (int(np.prod(shape[: n_batch + n_axis])), int(np.prod(shape[-n_features:])))
-            return jnp.reshape(kernel_init(rng, flat, dtype), shape)
+            return _reshape_boxed(kernel_init(rng, flat, dtype), shape)
 
         def bias_init_flat(rng: Any, shape: tuple[int, ...], dtype: Any = jnp.float32) -> Any:
-            return jnp.reshape(bias_init(rng, (int(np.prod(shape)),), dtype), shape)
+            return _reshape_boxed(bias_init(rng, (int(np.prod(shape)),), dtype), shape)
 
         batch_shape = tuple(inputs.shape[a] for a in batch_dims)
         kernel_shape = batch_shape + tuple(inputs.shape[a] for a in axis) + features
@@ -266,6 +267,14 @@ class DenseGeneral(Module):
             inputs.shape[a] if a in batch_dims else 1 for a in range(ndim) if a not in axis
         )
         return y + jnp.reshape(bias, kept + features)
+
+
+def _reshape_boxed(value: Any, shape: tuple[int, ...]) -> Any:
+    """``value`` reshaped to ``shape``, inside its box when an initializer returned one
+    (``nn.with_logical_partitioning(init, names)`` names the axes of the full shape)."""
+    if isinstance(value, AxisMetadata):
+        return value.replace_boxed(jnp.reshape(value.unbox(), shape))
+    return jnp.reshape(value, shape)
 
 
 class Einsum(Module):

@@ -21,6 +21,7 @@ biases as zeros, as flax.
 """
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import jax
@@ -161,14 +162,16 @@ class _GatedCell(RNNCellBase):
     carry_init: Any = initializers.zeros_init()
 
     @nowrap
-    def _dense(self, name: str, use_bias: bool) -> Dense:
-        """The ``Dense(features)`` called ``name`` (``i*``: on the input, ``h*``: on ``h``).
+    def _dense(self, name: str, use_bias: bool, hidden: int) -> Dense:
+        """The ``Dense(hidden)`` called ``name`` (``i*``: on the input, ``h*``: on ``h``).
 
-        Input kernels start from ``kernel_init``, hidden ones from
-        ``recurrent_kernel_init``.
+        ``hidden`` is the carry's hidden size: as in flax, a call follows the carry it
+        is given, and ``features`` only sizes the carry of ``initialize_carry`` (flax's
+        seq2seq example feeds its decoder cell an encoder carry of another size). Input
+        kernels start from ``kernel_init``, hidden ones from ``recurrent_kernel_init``.
         """
         return Dense(
-            self.features,
+            hidden,
             use_bias=use_bias,
             kernel_init=self.kernel_init if name[0] == "i" else self.recurrent_kernel_init,
             bias_init=self.bias_init,
@@ -176,15 +179,6 @@ class _GatedCell(RNNCellBase):
             param_dtype=self.param_dtype,
             name=name,
         )
-
-    @nowrap
-    def _check_carry(self, h: Array) -> None:
-        if h.shape[-1] != self.features:
-            raise ValueError(
-                f"{type(self).__name__}: the carry has hidden size {h.shape[-1]} but "
-                f"features={self.features}. Make the carry with "
-                "cell.initialize_carry(rng, x.shape) for this same cell."
-            )
 
     @property
     def num_feature_axes(self) -> int:
@@ -206,7 +200,8 @@ class LSTMCell(_GatedCell):
     bias) and ``hi, hf, hg, ho`` (Dense ``(H, H)`` with bias ``(H,)``).
 
     Attributes:
-      features: the hidden size ``H``.
+      features: the hidden size ``H`` of the carry that `initialize_carry` makes (a
+        call takes ``H`` from the carry it is given, as flax does).
       gate_fn: gate nonlinearity (default sigmoid).
       activation_fn: memory / output nonlinearity (default tanh).
       kernel_init: input kernels' initializer (default lecun_normal).
@@ -228,10 +223,10 @@ class LSTMCell(_GatedCell):
     ]:
         """One step: ``((c, h), x) -> ((c', h'), h')``."""
         c, h = jnp.asarray(carry[0]), jnp.asarray(carry[1])
-        self._check_carry(h)
+        hidden = h.shape[-1]
         pre = {
-            g: self._dense(f"i{g}", use_bias=False)(inputs)
-            + self._dense(f"h{g}", use_bias=True)(h)
+            g: self._dense(f"i{g}", use_bias=False, hidden=hidden)(inputs)
+            + self._dense(f"h{g}", use_bias=True, hidden=hidden)(h)
             for g in "ifgo"
         }
         new_c, new_h = lstm_gates(
@@ -277,10 +272,10 @@ class GRUCell(_GatedCell):
     ) -> tuple[Inexact[Array, "*batch hidden"], Inexact[Array, "*batch hidden"]]:
         """One step: ``(h, x) -> (h', h')``."""
         h = jnp.asarray(carry)
-        self._check_carry(h)
-        x_r, h_r = self._dense("ir", use_bias=True)(inputs), self._dense("hr", use_bias=False)(h)
-        x_z, h_z = self._dense("iz", use_bias=True)(inputs), self._dense("hz", use_bias=False)(h)
-        x_n, h_n = self._dense("in", use_bias=True)(inputs), self._dense("hn", use_bias=True)(h)
+        dense = partial(self._dense, hidden=h.shape[-1])
+        x_r, h_r = dense("ir", use_bias=True)(inputs), dense("hr", use_bias=False)(h)
+        x_z, h_z = dense("iz", use_bias=True)(inputs), dense("hz", use_bias=False)(h)
+        x_n, h_n = dense("in", use_bias=True)(inputs), dense("hn", use_bias=True)(h)
         new_h = gru_gates(h, x_r, x_z, x_n, h_r, h_z, h_n, self.gate_fn, self.activation_fn)
         return new_h, new_h
 

@@ -14,10 +14,11 @@ from minijax.train import TrainState, make_train_step, fit, checkpoint
 * `minijax.train.metrics`: `Mean`, `Accuracy`, `RunningAverage` pytrees.
 * `minijax.train.checkpoint`: atomic, checksummed save/restore of any pytree.
 * `minijax.train.parallel`: data parallelism over a device mesh.
+* `minijax.train.common_utils`: flax's `onehot` and `stack_forest`.
 """
 
 from minijax.optim import apply_updates
-from minijax.train import checkpoint, metrics, parallel
+from minijax.train import checkpoint, common_utils, metrics, parallel
 from minijax.train.fit import History, NonFiniteLossError, fit
 from minijax.train.loop import scan_epoch, scan_repeat, scan_steps
 from minijax.train.parallel import (
@@ -36,6 +37,7 @@ __all__ = [
     "TrainState",
     "apply_updates",
     "checkpoint",
+    "common_utils",
     "data_sharding",
     "eval_step_fn",
     "fit",

@@ -92,6 +92,31 @@ def test_dense_general_batch_dims_bitwise_equal_flax(kwargs: dict[str, Any], x_s
     both("DenseGeneral", (normal(2, x_shape),), **kwargs)
 
 
+@pytest.mark.parity
+def test_dense_general_reshapes_boxed_initializers_as_flax() -> None:
+    """An initializer wrapped in `with_logical_partitioning` returns a box of the flat
+    shape: DenseGeneral reshapes the value inside the box and keeps the names (flax's
+    lm1b example names the attention kernels this way)."""
+    x = normal(3, (2, 4, 6))
+
+    def build(lib: Any) -> Any:
+        return lib.DenseGeneral(
+            (2, 3), axis=-1,
+            kernel_init=lib.with_logical_partitioning(
+                lib.initializers.lecun_normal(), ("embed", "kv")),
+            bias_init=lib.with_logical_partitioning(lib.initializers.normal(0.1), ("kv",)))
+
+    v_ours = build(mnn).init(KEY, x)
+    v_theirs = build(fnn).init(KEY, x)
+    for name, names in (("kernel", ("embed", "kv")), ("bias", ("kv",))):
+        ours, theirs = v_ours["params"][name], v_theirs["params"][name]
+        assert isinstance(ours, mnn.LogicallyPartitioned)
+        assert tuple(ours.names) == tuple(theirs.names) == names
+        np.testing.assert_array_equal(ours.unbox(), theirs.unbox())
+    assert v_ours["params"]["kernel"].unbox().shape == (6, 2, 3)
+    np.testing.assert_array_equal(build(mnn).apply(v_ours, x), build(fnn).apply(v_theirs, x))
+
+
 def _scaled_dot(lhs: Any, rhs: Any, dims: Any, precision: Any = None, **kw: Any) -> Any:
     return 2.0 * lax.dot_general(lhs, rhs, dims, precision=precision, **kw)
 
