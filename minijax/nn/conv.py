@@ -43,7 +43,7 @@ import numpy as np
 from jax import lax
 
 from minijax.nn import initializers
-from minijax.nn.linear import promote_dtype
+from minijax.nn.dtypes import promote_dtype
 from minijax.nn.module import Module, compact
 from minijax.typing import Array, Inexact, Num, typed
 
