@@ -71,6 +71,12 @@ class BatchApply:
             return x if len(shape) < n else jnp.reshape(x, (math.prod(shape[:n]), *shape[n:]))
 
         def split(y: Any) -> Any:
+            if np.shape(y)[:1] != (math.prod(lead),):
+                raise ValueError(
+                    f"BatchApply: f returned an output of shape {np.shape(y)}, whose leading "
+                    f"axis should be the merged one, of size {math.prod(lead)} (the axes "
+                    f"{lead} of the inputs): keep the batch axis first in every output of f."
+                )
             return jnp.reshape(y, lead + tuple(np.shape(y)[1:]))
 
         outputs = self._f(*jax.tree.map(merge, args), **jax.tree.map(merge, kwargs))

@@ -82,3 +82,10 @@ def test_bad_num_dims(num_dims):
 def test_f_must_be_callable():
     with pytest.raises(TypeError, match="f must be callable"):
         nn.BatchApply(jnp.ones(3))
+
+
+@pytest.mark.parametrize("f", [lambda a: a.sum(), lambda a: a.T])
+def test_outputs_without_the_merged_axis_in_front(f):
+    with pytest.raises(ValueError, match=r"leading axis should be the merged one, of size 6 "
+                       r"\(the axes \(2, 3\) of the inputs\)"):
+        nn.BatchApply(f)(jnp.ones((2, 3, 4)))
