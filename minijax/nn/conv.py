@@ -44,7 +44,7 @@ from jax import lax
 
 from minijax.nn import initializers
 from minijax.nn.dtypes import promote_dtype
-from minijax.nn.module import Module, compact
+from minijax.nn.module import Module, compact, nowrap
 from minijax.typing import Array, Inexact, Num, typed
 
 __all__ = [
@@ -317,6 +317,7 @@ class Conv(Module):
         """True: one kernel for every position (`ConvLocal`: one per output position)."""
         return True
 
+    @nowrap  # returns a function: not a module call (no row in `tabulate`)
     def _conv_fn(self) -> Any:
         if self.conv_general_dilated_cls is not None:
             return self.conv_general_dilated_cls()

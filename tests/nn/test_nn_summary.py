@@ -77,6 +77,30 @@ def test_partitioned_params_show_their_names_as_in_flax() -> None:
     assert "bias: float32[4] P(model,)" in mine and "kernel: float32[3,4] P(None, data)" in mine
 
 
+def reused_conv_model(lib: Any) -> Any:
+    class ConvBlock(lib.Module):
+        @lib.compact
+        def __call__(self, x: Any) -> Any:
+            x = lib.Conv(2, (3, 3))(x)
+            return lib.BatchNorm(use_running_average=True)(x)
+
+    class Net(lib.Module):
+        @lib.compact
+        def __call__(self, x: Any) -> Any:
+            block = ConvBlock()
+            return block(block(x))
+
+    return Net()
+
+
+@pytest.mark.parity
+def test_repeated_calls_with_flops_as_in_flax() -> None:
+    x = jnp.ones((1, 4, 4, 2))
+    kwargs = {"show_repeated": True, "compute_flops": True, "compute_vjp_flops": True}
+    mine = reused_conv_model(nn).tabulate(KEY, x, console_kwargs=PLAIN, **kwargs)
+    assert mine == reused_conv_model(fnn).tabulate(KEY, x, console_kwargs=PLAIN, **kwargs)
+
+
 def test_rows_variables_and_totals() -> None:
     table = model(nn).tabulate(KEY, X)
     lines = table.splitlines()
