@@ -117,7 +117,9 @@ __all__ = [
     "zeros_init",
 ]
 
-# --- layers from conv.py, pooling.py, normalization.py, attention.py, recurrent.py ---
+# --- layers from conv.py, pooling.py, normalization.py, attention.py, recurrent.py,
+# --- the BatchApply wrapper and the dtype rules of dtypes.py ---
+from minijax.nn import dtypes
 from minijax.nn.attention import (
     DenseGeneral,
     MultiHeadAttention,
@@ -129,6 +131,7 @@ from minijax.nn.attention import (
     make_attention_mask,
     make_causal_mask,
 )
+from minijax.nn.batch_apply import BatchApply
 from minijax.nn.conv import Conv, ConvLocal, ConvTranspose
 from minijax.nn.normalization import (
     GroupNorm,
@@ -153,6 +156,7 @@ from minijax.nn.recurrent import (
 
 __all__ += [
     "RNN",
+    "BatchApply",
     "Bidirectional",
     "Conv",
     "ConvLSTMCell",
@@ -178,6 +182,7 @@ __all__ += [
     "combine_masks",
     "dot_product_attention",
     "dot_product_attention_weights",
+    "dtypes",
     "make_attention_mask",
     "make_causal_mask",
     "max_pool",

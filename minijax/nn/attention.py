@@ -31,7 +31,8 @@ import numpy as np
 from jax import lax
 
 from minijax.nn import _checks, initializers
-from minijax.nn.linear import DenseGeneral, promote_dtype
+from minijax.nn.dtypes import promote_dtype
+from minijax.nn.linear import DenseGeneral
 from minijax.nn.module import Module, compact
 from minijax.nn.normalization import LayerNorm
 from minijax.typing import Array, Inexact, PRNGKeyArray, Shaped, typed

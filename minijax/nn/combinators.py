@@ -42,8 +42,8 @@ class Sequential(Module):
         """``layers[-1](...(layers[1](layers[0](*args, **kwargs))))``."""
         if not self.layers:
             raise ValueError(
-                f"Sequential {self.name or '<unnamed>'} has no layers: pass at least one, "
-                "e.g. Sequential([Dense(8), relu, Dense(1)])."
+                f"Empty Sequential module {self.name or '<unnamed>'}: it has no layers; pass "
+                "at least one, e.g. Sequential([Dense(8), relu, Dense(1)])."
             )
         outputs = self.layers[0](*args, **kwargs)
         for layer in self.layers[1:]:

@@ -43,7 +43,8 @@ import numpy as np
 from jax import lax
 
 from minijax.nn import initializers
-from minijax.nn.linear import LaxPadding, PaddingLike, canonicalize_padding, promote_dtype
+from minijax.nn.dtypes import promote_dtype
+from minijax.nn.linear import LaxPadding, PaddingLike, canonicalize_padding
 from minijax.nn.module import Module, compact, nowrap
 from minijax.typing import Array, Inexact, Num, typed
 

@@ -236,8 +236,12 @@ def pack(
                 rngs = {k: r for g in rng_group for k, r in g.items()}
                 mutable = intersect_filters(
                     intersect_filters(scope.store.mutable, out_mutable), mutable_filter)
+                debug = scope.debug_path  # the last name wrapped: ("b1", "remat(c1)")
+                if name:
+                    debug = (*debug[:-1], f"{name}({debug[-1]})") if debug else (f"{name}()",)
                 inner = Scope(variables, dict(sorted(rngs.items())), name=scope.name,
-                              mutable=mutable, path=scope.path, flags=scope.store.flags)
+                              mutable=mutable, path=scope.path, flags=scope.store.flags,
+                              debug_path=debug)
                 inner.store.counters = scope.store.counters  # keys count on, as outside
                 inner_scopes.append(inner)
                 made[scope] = inner

@@ -18,6 +18,7 @@ import numpy as np
 from jax import lax
 
 from minijax.nn import _checks, initializers
+from minijax.nn.dtypes import promote_dtype
 from minijax.nn.meta import AxisMetadata
 from minijax.nn.module import Module, compact, merge_param
 from minijax.typing import Array, Float, Inexact, Num, Shaped, typed
@@ -38,18 +39,6 @@ ArrayIn = Array | np.ndarray  # eager callers may pass NumPy arrays, as with fla
 
 default_kernel_init = initializers.lecun_normal()
 default_embed_init = initializers.variance_scaling(1.0, "fan_in", "normal", out_axis=0)
-
-
-def promote_dtype(*args: Any, dtype: Dtype | None = None, inexact: bool = True) -> list[Any]:
-    """Cast ``args`` (None stays None) to ``dtype``, or to their common dtype (flax's rule).
-
-    With ``inexact`` an integer common dtype becomes float32.
-    """
-    if dtype is None:
-        dtype = jnp.result_type(*(x for x in args if x is not None))
-        if inexact and not jnp.issubdtype(dtype, jnp.inexact):
-            dtype = jnp.promote_types(jnp.float32, dtype)
-    return [None if x is None else jnp.asarray(x, dtype) for x in args]
 
 
 def _dot_general(module: Any) -> Callable[..., Array]:

@@ -171,11 +171,11 @@ class _ParentRef:
         obj.__dict__["_parent_ref"] = weakref.ref(value) if isinstance(value, Module) else value
 
 
-_LAST_FIELDS = {
-    "parent": (Any, lambda: dataclasses.field(
+def _last_fields() -> list[tuple[str, Any, Any]]:
+    """`parent` and `name`, the keyword-only fields every module ends with (fresh ones)."""
+    return [("parent", Any, dataclasses.field(
         default=_UNSPECIFIED, kw_only=True, repr=False, compare=False, hash=False)),
-    "name": (str | None, lambda: dataclasses.field(default=None, kw_only=True)),
-}
+        ("name", str | None, dataclasses.field(default=None, kw_only=True))]
 
 
 def _freeze_attr(value: Any) -> Any:
@@ -265,7 +265,7 @@ class Module(_ModuleBase, InitApply, Intermediates):
     """
 
     scope = None  # type: Scope | None
-    if TYPE_CHECKING:  # the fields every subclass gets (see `_LAST_FIELDS`)
+    if TYPE_CHECKING:  # the fields every subclass gets (see `_last_fields`)
         name: str | None = dataclasses.field(default=None, kw_only=True)
         parent: Any = dataclasses.field(default=None, kw_only=True)
 
@@ -290,7 +290,10 @@ class Module(_ModuleBase, InitApply, Intermediates):
 
     @classmethod
     def _make_dataclass(cls, kw_only: bool) -> None:
-        kw_only_dataclasses.dataclass(cls, _LAST_FIELDS, eq=True, repr=False, kw_only=kw_only,
+        for f in vars(cls).values():  # init=False fields are set in setup: not config
+            if isinstance(f, dataclasses.Field) and not f.init:
+                f.compare, f.hash, f.repr = False, False, False
+        kw_only_dataclasses.dataclass(cls, _last_fields(), eq=True, repr=False, kw_only=kw_only,
                                       unsafe_hash="__hash__" not in cls.__dict__)
         cls.__hash__ = _checked_hash(cls.__hash__)  # type: ignore[method-assign,assignment]
         cls.parent = _ParentRef()

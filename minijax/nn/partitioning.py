@@ -24,19 +24,22 @@ Both the parameter and the activations are constrained with the logical rules in
 effect (`axis_rules`, the same as `nn.logical_axis_rules`). flax keeps this module
 for old code (T5X); new code uses the boxes of `minijax.nn.spmd`. The names here are
 flax's: `axis_rules`, `set_axis_rules`, `get_axis_rules`, `with_sharding_constraint`
-(= `nn.with_logical_constraint`). flax's `scan_with_axes`, `vmap_with_axes` and
-`remat` are lifted transformations and are not here.
+(= `nn.with_logical_constraint`). `scan_with_axes` and `vmap_with_axes` are
+`nn.scan` and `nn.vmap` that also put the new axis into the recorded names;
+`remat` is `nn.remat` (flax wrote its own here for `static_argnums`, which
+`nn.remat` takes).
 """
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jax
 
 from minijax import struct
-from minijax.nn import errors, meta
+from minijax.nn import errors, meta, transforms
 from minijax.nn import module as module_lib
+from minijax.nn.filters import CollectionFilter, union_filters
 from minijax.nn.module import Module
 from minijax.nn.scope import Variable
 from minijax.nn.spmd import (
@@ -49,6 +52,7 @@ from minijax.nn.spmd import get_logical_axis_rules as get_axis_rules
 from minijax.nn.spmd import logical_axis_rules as axis_rules
 from minijax.nn.spmd import set_logical_axis_rules as set_axis_rules
 from minijax.nn.spmd import with_logical_constraint as with_sharding_constraint
+from minijax.nn.transforms import checkpoint as remat
 from minijax.traverse_util import flatten_dict, unflatten_dict
 
 __all__ = [
@@ -61,8 +65,11 @@ __all__ = [
     "logical_to_mesh",
     "logical_to_mesh_axes",
     "param_with_axes",
+    "remat",
+    "scan_with_axes",
     "set_axis_rules",
     "variable_with_axes",
+    "vmap_with_axes",
     "with_sharding_constraint",
 ]
 
@@ -277,3 +284,165 @@ def get_axis_names(axes_metadata: Any) -> dict[str, Any]:
         for path, box in flatten_dict(axes_metadata).items()
     }
     return unflatten_dict(flat)
+
+
+# -- scan and vmap, with the new axis named in the `*_axes` collections -----------------
+
+
+def _add_axis_to_metadata(target: Any, axis: Any, axis_name: str, collection: str) -> Any:
+    """`target` whose `collection` (`params_axes`...) names `axis` `axis_name`.
+
+    On the way out (what the transformed module recorded, per step or per index)
+    `axis_name` is inserted at `axis`; on the way in it is removed again, so the
+    module inside sees the names it recorded itself.
+    """
+    axis = getattr(axis, "axis", axis)  # nn.scan's In(axis) / Out(axis) markers
+
+    def insert(names: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
+        return None if names is None else (*names[:axis], axis_name, *names[axis:])
+
+    def remove(names: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
+        if names is None:
+            return None
+        if names[axis] != axis_name:
+            raise ValueError(
+                f"{collection}: expected the axis name {axis_name!r} at position {axis} of "
+                f"the recorded axis names {names}: the variables were not made by this "
+                "transformation (the same variable_axes and axis name)."
+            )
+        return (*names[:axis], *names[axis + 1:])
+
+    def on_boxes(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def each(box: Any) -> Any:
+            if not isinstance(box, AxisMetadata):
+                return box
+            return AxisMetadata(jax.tree.map(fn, box.names, is_leaf=_is_logical_spec))
+
+        return lambda tree: jax.tree.map(each, tree, is_leaf=lambda x: isinstance(x, AxisMetadata))
+
+    stack = module_lib._context.module_stack
+    mutable = stack[-1].is_mutable_collection(collection) if stack else True
+    return transforms.map_variables(target, collection, trans_in_fn=on_boxes(remove),
+                                    trans_out_fn=on_boxes(insert), mutable=mutable)
+
+
+def scan_with_axes(
+    target: Any,
+    variable_axes: Mapping[CollectionFilter, Any] | None = None,
+    variable_broadcast: CollectionFilter = False,
+    variable_carry: CollectionFilter = False,
+    split_rngs: Mapping[CollectionFilter, bool] | None = None,
+    in_axes: Any = 0,
+    out_axes: Any = 0,
+    length: int | None = None,
+    reverse: bool = False,
+    unroll: int = 1,
+    axis_name: str = "layers",
+    axes_collections: tuple[str, ...] = ("params",),
+    data_transform: Callable[..., Any] | None = None,
+    methods: Any = None,
+) -> Any:
+    """`nn.scan` that also adds the scanned axis to the recorded axis names.
+
+    flax: `partitioning.scan_with_axes`. The arguments are `nn.scan`'s, and:
+
+    Args:
+        target: a Module class, a method or a function of a module.
+        variable_axes: as in `nn.scan`; for a collection of `axes_collections`,
+            `axis_name` is inserted at its axis in `<collection>_axes`.
+        variable_broadcast: as in `nn.scan`; the `<collection>_axes` collections
+            are broadcast too (one set of names for every step).
+        variable_carry: as in `nn.scan`.
+        split_rngs: as in `nn.scan`.
+        in_axes: as in `nn.scan`.
+        out_axes: as in `nn.scan`.
+        length: as in `nn.scan`.
+        reverse: as in `nn.scan`.
+        unroll: as in `nn.scan`.
+        axis_name: the logical name of the scanned axis.
+        axes_collections: the collections whose names are recorded
+            (`param_with_axes`, `variable_with_axes`).
+        data_transform: as in `nn.scan`.
+        methods: as in `nn.scan`.
+
+    >>> import jax, jax.numpy as jnp, minijax.nn as nn
+    >>> from minijax.nn import partitioning
+    >>> class Block(nn.Module):
+    ...     @nn.compact
+    ...     def __call__(self, x, _):
+    ...         w = partitioning.param_with_axes(
+    ...             "w", nn.initializers.ones, (x.shape[-1], x.shape[-1]), axes=("embed", "mlp"))
+    ...         return x @ w, None
+    >>> Stack = partitioning.scan_with_axes(
+    ...     Block, variable_axes={"params": 0}, split_rngs={"params": True}, length=3)
+    >>> variables = Stack().init(jax.random.key(0), jnp.ones((2, 4)), None)
+    >>> variables["params"]["w"].shape, partitioning.get_axis_names(variables["params_axes"])
+    ((3, 4, 4), {'w': P('layers', 'embed', 'mlp')})
+    """
+    variable_axes = dict(variable_axes or {})
+    axes_filters = tuple(f"{col}_axes" for col in axes_collections)
+    scanned = transforms.scan(
+        target, variable_axes=variable_axes,
+        variable_broadcast=union_filters(variable_broadcast, axes_filters),
+        variable_carry=variable_carry, split_rngs=split_rngs, in_axes=in_axes,
+        out_axes=out_axes, length=length, reverse=reverse, unroll=unroll,
+        data_transform=data_transform, methods=methods)
+    for col in axes_collections:
+        if col in variable_axes:
+            scanned = _add_axis_to_metadata(scanned, variable_axes[col], axis_name, f"{col}_axes")
+    return scanned
+
+
+def vmap_with_axes(
+    target: Any,
+    variable_axes: Mapping[CollectionFilter, Any],
+    split_rngs: Mapping[CollectionFilter, bool] | None = None,
+    in_axes: Any = 0,
+    out_axes: Any = 0,
+    axis_size: int | None = None,
+    axis_name: str | None = None,
+    partitioning_axis_names: Mapping[str, str] | None = None,
+    spmd_axis_name: str | None = None,
+    methods: Any = None,
+) -> Any:
+    """`nn.vmap` that also adds the mapped axis to the recorded axis names.
+
+    flax: `partitioning.vmap_with_axes`. The arguments are `nn.vmap`'s, and:
+
+    Args:
+        target: a Module class, a method or a function of a module.
+        variable_axes: as in `nn.vmap`.
+        split_rngs: as in `nn.vmap`.
+        in_axes: as in `nn.vmap`.
+        out_axes: as in `nn.vmap`.
+        axis_size: as in `nn.vmap`.
+        axis_name: as in `nn.vmap` (the name for collectives, not a logical name).
+        partitioning_axis_names: `{collection: logical name}`: that name is inserted
+            at the collection's axis (of `variable_axes`) in `<collection>_axes`,
+            which is shared by every index.
+        spmd_axis_name: as in `nn.vmap`.
+        methods: as in `nn.vmap`.
+
+    >>> import jax, jax.numpy as jnp, minijax.nn as nn
+    >>> from minijax.nn import partitioning
+    >>> class Layer(nn.Module):
+    ...     @nn.compact
+    ...     def __call__(self, x):
+    ...         return x @ partitioning.param_with_axes(
+    ...             "w", nn.initializers.ones, (3, 2), axes=("in", "out"))
+    >>> Batched = partitioning.vmap_with_axes(Layer, variable_axes={"params": 1},
+    ...     split_rngs={"params": True}, partitioning_axis_names={"params": "ensemble"})
+    >>> variables = Batched().init(jax.random.key(0), jnp.ones((5, 3)))
+    >>> variables["params"]["w"].shape, variables["params_axes"]["w_axes"].names
+    ((3, 5, 2), ('in', 'ensemble', 'out'))
+    """
+    names = dict(partitioning_axis_names or {})
+    variable_axes = {**variable_axes, **{f"{col}_axes": None for col in names}}
+    vmapped = transforms.vmap(
+        target, variable_axes=variable_axes, split_rngs=split_rngs, in_axes=in_axes,
+        out_axes=out_axes, axis_size=axis_size, axis_name=axis_name,
+        spmd_axis_name=spmd_axis_name, methods=methods)
+    for col, axis in variable_axes.items():
+        if col in names:
+            vmapped = _add_axis_to_metadata(vmapped, axis, names[col], f"{col}_axes")
+    return vmapped

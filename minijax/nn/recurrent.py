@@ -32,7 +32,8 @@ from minijax.core import FrozenDict
 from minijax.nn import initializers, transforms
 from minijax.nn.activation import sigmoid, tanh
 from minijax.nn.conv import Conv
-from minijax.nn.linear import Dense, promote_dtype
+from minijax.nn.dtypes import promote_dtype
+from minijax.nn.linear import Dense
 from minijax.nn.module import Module, compact, nowrap
 from minijax.typing import Array, Float, Inexact, Integer, PRNGKeyArray, Shaped, typed
 

@@ -111,6 +111,8 @@ class Scope:
         parent: the parent scope (None at the root).
         path: the module path; a root may start at a path other than `()`.
         flags: for a new root: e.g. `{"initializing": True}`.
+        debug_path: the path with the lifted transforms around each module named, e.g.
+            `("b1", "remat(c1)")` (flax: `Scope.debug_path`); default `path`.
 
     >>> import jax
     >>> scope = Scope({}, {"params": jax.random.key(0)}, mutable=True)
@@ -127,10 +129,12 @@ class Scope:
         parent: "Scope | None" = None,
         path: tuple[str, ...] | list[str] = (),
         flags: Mapping[str, Any] | None = None,
+        debug_path: tuple[str, ...] = (),
     ) -> None:
         self.store = variables if isinstance(variables, Store) else Store(variables, mutable, flags)
         self.rngs = {k: LazyRng.create(v) for k, v in (rngs or {}).items()}
         self.name, self.parent, self.path = name, parent, tuple(path)
+        self.debug_path = tuple(debug_path) or self.path  # with transform names: remat(c1)
         self.reservations: dict[str, set[str | None]] = {}
 
     def _check_valid(self) -> None:
@@ -173,14 +177,16 @@ class Scope:
         if not (reuse and name in self.reservations):
             self.reserve(name)
         rngs = {k: LazyRng.create(r, name) for k, r in self.rngs.items()}
-        return Scope(self.store, rngs, name, parent=self, path=(*self.path, name))
+        return Scope(self.store, rngs, name, parent=self, path=(*self.path, name),
+                     debug_path=(*self.debug_path, name))
 
     def rewound(self) -> "Scope":
         """The same path with no names reserved: each `@compact` call starts fresh, so
         calling it again re-creates `Dense_0` and reuses its variables. The rng counters
         carry on (they live in the store)."""
         self._check_valid()
-        return Scope(self.store, self.rngs, self.name, parent=self.parent, path=self.path)
+        return Scope(self.store, self.rngs, self.name, parent=self.parent, path=self.path,
+                     debug_path=self.debug_path)
 
     # -- variables ------------------------------------------------------------------
 

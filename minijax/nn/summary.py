@@ -69,14 +69,29 @@ class _ObjectRepresentation:
         return repr(self.obj)
 
 
+@dataclasses.dataclass
+class _PartitionedArrayRepresentation(_ArrayRepresentation):
+    """A `Partitioned` box in a row: its array and its axis names, as `P(None, data)`."""
+
+    names: tuple[Any, ...] = ()
+
+    def render(self) -> str:
+        names = ", ".join(map(str, self.names)) + ("," if len(self.names) == 1 else "")
+        return f"{super().render()} P({names})"
+
+
 def _represent(x: Any) -> Any:
+    if isinstance(x, meta.Partitioned):
+        value = x.value
+        return _PartitionedArrayRepresentation(tuple(np.shape(value)), value.dtype, x.names)
     if isinstance(x, bool | int | float | type(None)) or not hasattr(x, "shape"):
         return _ObjectRepresentation(x)
     return _ArrayRepresentation(tuple(np.shape(x)), x.dtype)
 
 
 def _represent_tree(tree: Any) -> Any:
-    return jax.tree.map(_represent, tree, is_leaf=lambda x: x is None)
+    return jax.tree.map(_represent, tree,
+                        is_leaf=lambda x: x is None or isinstance(x, meta.Partitioned))
 
 
 @dataclasses.dataclass

@@ -16,7 +16,9 @@ In flax this is `flax.core.scope.Variable` (`nn.Variable`).
 
 from typing import Any, Generic, TypeVar
 
-from minijax.nn import errors
+import jax
+
+from minijax.nn import errors, meta
 
 __all__ = ["Variable"]
 
@@ -30,7 +32,9 @@ class Variable(Generic[T]):
         scope: the `minijax.nn.scope.Scope` of the module that owns it.
         collection: e.g. `"batch_stats"`.
         name: e.g. `"mean"`.
-        unbox: flax's switch for partitioning metadata boxes (`minijax.nn.meta`).
+        unbox: whether `.value` sees through metadata boxes (`nn.Partitioned`, see
+            `minijax.nn.meta`): reads return the boxed value, and a write of a value
+            of the same structure goes back into the boxes, keeping their metadata.
 
     >>> from minijax.nn.scope import Scope
     >>> Scope({"c": {"n": 2}}).variable("c", "n").value
@@ -52,11 +56,18 @@ class Variable(Generic[T]):
         >>> int(scope.mutable_variables()["counter"]["count"]), count.is_mutable()
         (1, True)
         """
-        value: T = self.scope.get_variable(self.collection, self.name)
-        return value
+        value = self.scope.get_variable(self.collection, self.name)
+        unboxed: T = meta.unbox(value) if self.unbox else value
+        return unboxed
 
     @value.setter
     def value(self, new: T) -> None:
+        if self.unbox:  # keep the boxes' metadata when `new` has the boxes' structure
+            current = self.scope.get_variable(self.collection, self.name)
+            structure: Any = jax.tree.structure(current, is_leaf=meta.is_axis_metadata)
+            if (structure == jax.tree.structure(new, is_leaf=meta.is_axis_metadata)
+                    and any(map(meta.is_axis_metadata, structure.flatten_up_to(current)))):
+                new = meta.replace_boxed(current, new)
         self.scope.put_variable(self.collection, self.name, new)
 
     def is_mutable(self) -> bool:

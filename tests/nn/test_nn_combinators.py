@@ -27,7 +27,8 @@ def test_sequential_names_and_functions() -> None:
 def test_sequential_splats_tuples_and_dicts() -> None:
     seq = nn.Sequential([lambda x: (x, 2 * x), lambda a, b: {"a": a, "b": b}, lambda a, b: a + b])
     np.testing.assert_allclose(seq.apply({}, X), 3 * X)
-    with pytest.raises(ValueError, match="no layers"):
+    with pytest.raises(ValueError, match=r"Empty Sequential module <unnamed>: it has no layers; "
+                       r"pass at least one"):
         nn.Sequential([]).apply({}, X)
     with pytest.raises(ValueError, match="must be a sequence"):
         nn.Sequential(nn.Dense(2))  # type: ignore[arg-type]

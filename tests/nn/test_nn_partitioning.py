@@ -128,6 +128,73 @@ def test_unbox_replace_boxed_and_nesting():
                                                                            "n": 3}
 
 
+def _boxed_variable_module(lib):
+    """A module that reads and updates a boxed variable through `Variable.value`."""
+
+    class Bar(lib.Module):
+        @lib.compact
+        def __call__(self, x):
+            init = lib.with_partitioning(lib.initializers.lecun_normal(), ("in", "out"))
+            kernel = self.variable("params", "kernel", init, self.make_rng("params"),
+                                   (x.shape[-1], 2))
+            stats = self.variable("stats", "pair", lambda: {
+                "n": lib.Partitioned(jnp.zeros(()), ()), "raw": jnp.zeros(2)})
+            kernel.value = kernel.value * 2.0 + 1.0  # a read unboxes, a write keeps the box
+            stats.value = jax.tree.map(lambda v: v + 1.0, stats.value)
+            assert not isinstance(kernel.value, lib.Partitioned)
+            return x @ kernel.value
+
+    class Foo(lib.Module):
+        @lib.compact
+        def __call__(self, xs):
+            return lib.vmap(Bar, in_axes=0, variable_axes={"params": 0, "stats": 0},
+                            split_rngs={"params": True},
+                            metadata_params={lib.PARTITION_NAME: "batch"})(name="bar")(xs)
+
+    return Foo()
+
+
+def test_variable_value_unboxes_and_keeps_the_box_as_flax():
+    import flax.linen as fnn
+
+    xs = jax.random.normal(jax.random.key(1), (4, 3))
+    ys, ours = _boxed_variable_module(nn).init_with_output(jax.random.key(0), xs)
+    flax_ys, theirs = _boxed_variable_module(fnn).init_with_output(jax.random.key(0), xs)
+    np.testing.assert_array_equal(ys, flax_ys)
+    kernel, flax_kernel = ours["params"]["bar"]["kernel"], theirs["params"]["bar"]["kernel"]
+    assert isinstance(kernel, nn.Partitioned) and kernel.names == ("batch", "in", "out")
+    assert kernel.names == flax_kernel.names
+    np.testing.assert_array_equal(kernel.value, flax_kernel.value)
+    pair, flax_pair = ours["stats"]["bar"]["pair"], theirs["stats"]["bar"]["pair"]
+    assert isinstance(pair["n"], nn.Partitioned) and pair["n"].names == flax_pair["n"].names
+    np.testing.assert_array_equal(pair["n"].value, flax_pair["n"].value)
+    np.testing.assert_array_equal(pair["raw"], flax_pair["raw"])
+
+
+def test_a_write_of_another_structure_replaces_the_boxes():
+    class Swap(nn.Module):
+        @nn.compact
+        def __call__(self):
+            v = self.variable("s", "v", lambda: nn.Partitioned(jnp.zeros(2), ("a",)))
+            v.value = {"new": jnp.ones(2)}
+            return v.value
+
+    out, variables = Swap().init_with_output(jax.random.key(0))
+    assert not isinstance(variables["s"]["v"], nn.Partitioned)
+    np.testing.assert_array_equal(out["new"], jnp.ones(2))
+
+
+def test_unbox_false_sees_the_box():
+    class Raw(nn.Module):
+        @nn.compact
+        def __call__(self):
+            v = self.variable("s", "v", lambda: nn.Partitioned(jnp.zeros(2), ("a",)),
+                              unbox=False)
+            return type(v.value).__name__
+
+    assert Raw().init_with_output(jax.random.key(0))[0] == "Partitioned"
+
+
 def test_add_axis_and_remove_axis():
     box = nn.Partitioned(jnp.zeros((2, 3)), ("embed",))
     params = {nn.PARTITION_NAME: "layers"}
@@ -429,5 +496,102 @@ def test_partitioning_names_are_flax_aliases():
     assert partitioning.logical_to_mesh_axes is nn.logical_to_mesh_axes
     assert partitioning.logical_to_mesh is nn.logical_to_mesh
     assert partitioning.RulesFallback is spmd.RulesFallback
+    assert partitioning.remat is nn.remat
     assert nn.LogicallyPartitioned.__mro__[1] is nn.Partitioned
     assert issubclass(nn.Partitioned, meta.AxisMetadata)
+
+
+# --- scan_with_axes and vmap_with_axes -----------------------------------------------
+
+
+def _scanned_model(lib, part):
+    class SinDot(lib.Module):
+        @lib.compact
+        def __call__(self, x):
+            w1 = part.param_with_axes("W1", lib.initializers.xavier_normal(),
+                                      (x.shape[-1], 8), axes=("emb", "mlp"))
+            w2 = part.param_with_axes("W2", lib.initializers.xavier_normal(),
+                                      (8, x.shape[-1]), axes=("mlp", "emb"))
+            y = jnp.dot(jnp.sin(jnp.dot(x, w1)), w2)
+            part.variable_with_axes("stats", "y_st", lambda: y, axes=("batch", "emb"))
+            return y, None
+
+    class Scanned(lib.Module):
+        @lib.compact
+        def __call__(self, x):
+            layer = part.scan_with_axes(
+                SinDot, in_axes=(), variable_axes={"params": 0, "stats": 1},
+                split_rngs={"params": True}, axis_name="layer",
+                axes_collections=("params", "stats"), length=3)(name="scanned")
+            y, _ = layer(x)
+            return layer(y)[0]
+
+    return Scanned()
+
+
+def _vmapped_model(lib, part):
+    class Foo(lib.Module):
+        @lib.compact
+        def __call__(self, x):
+            w = part.param_with_axes("w", lib.initializers.lecun_normal(), (4, 3),
+                                     axes=("out", "in"))
+            return w @ x
+
+    class Vmapped(lib.Module):
+        @lib.compact
+        def __call__(self, x):
+            return part.vmap_with_axes(
+                Foo, variable_axes={"params": 1}, split_rngs={"params": True},
+                partitioning_axis_names={"params": "vmap_axis"})(name="foo")(x)
+
+    return Vmapped()
+
+
+@pytest.mark.parametrize(("make", "x"), [
+    (_scanned_model, jnp.linspace(-1.0, 1.0, 10).reshape(2, 5)),
+    (_vmapped_model, jnp.linspace(-1.0, 1.0, 6).reshape(2, 3)),
+])
+def test_scan_and_vmap_with_axes_equal_flax(make, x):
+    import flax.linen as fnn
+    from flax.linen import partitioning as flax_part
+
+    rules = (("emb", None), ("mlp", None), ("batch", None), ("layer", None))
+    with partitioning.axis_rules(rules):
+        y, ours = make(nn, partitioning).init_with_output(jax.random.key(0), x)
+        again = make(nn, partitioning).apply(ours, x)  # the *_axes collections immutable
+    with flax_part.axis_rules(rules):
+        flax_y, theirs = make(fnn, flax_part).init_with_output(jax.random.key(0), x)
+    np.testing.assert_array_equal(y, flax_y)
+    np.testing.assert_array_equal(again, flax_y)
+    assert sorted(ours) == sorted(theirs)
+    for col in ours:
+        flat, flax_flat = (dict(jax.tree_util.tree_flatten_with_path(
+            v, is_leaf=lambda a: hasattr(a, "names"))[0]) for v in (ours[col], theirs[col]))
+        assert [jax.tree_util.keystr(k) for k in flat] == [
+            jax.tree_util.keystr(k) for k in flax_flat]
+        for (_, a), (_, b) in zip(flat.items(), flax_flat.items(), strict=True):
+            if hasattr(b, "names"):
+                assert a.names == b.names
+            else:
+                np.testing.assert_array_equal(a, b)
+
+
+def test_scan_with_axes_names_the_layer_axis():
+    x = jnp.ones((2, 5))
+    variables = _scanned_model(nn, partitioning).init(jax.random.key(0), x)
+    assert variables["params"]["scanned"]["W1"].shape == (3, 5, 8)
+    assert variables["stats"]["scanned"]["y_st"].shape == (2, 3, 5)
+    assert partitioning.get_axis_names(variables["params_axes"]) == {
+        "scanned": {"W1": P("layer", "emb", "mlp"), "W2": P("layer", "mlp", "emb")}}
+    assert partitioning.get_axis_names(variables["stats_axes"]) == {
+        "scanned": {"y_st": P("batch", "layer", "emb")}}
+
+
+def test_recorded_names_without_the_axis_name_are_an_error():
+    x = jnp.ones((2, 3))
+    variables = _vmapped_model(nn, partitioning).init(jax.random.key(0), x)
+    wrong = {**variables, "params_axes": {"foo": {"w_axes": partitioning.AxisMetadata(
+        names=("out", "batch", "in"))}}}
+    with pytest.raises(ValueError, match=r"params_axes: expected the axis name 'vmap_axis' at "
+                       r"position 1 of the recorded axis names \('out', 'batch', 'in'\)"):
+        _vmapped_model(nn, partitioning).apply(wrong, x)

@@ -57,6 +57,50 @@ def test_the_table_is_flaxs_table(kwargs: dict[str, Any]) -> None:
     assert mine == theirs
 
 
+def partitioned_model(lib: Any) -> Any:
+    class Boxed(lib.Module):
+        @lib.compact
+        def __call__(self, x: Any) -> Any:
+            kernel_init = lib.with_partitioning(lib.initializers.lecun_normal(), (None, "data"))
+            bias_init = lib.with_partitioning(lib.initializers.zeros_init(), ("model",))
+            x = lib.Dense(4, kernel_init=kernel_init, bias_init=bias_init, name="hidden")(x)
+            return lib.Dense(2, name="head")(x)
+
+    return Boxed()
+
+
+@pytest.mark.parity
+def test_partitioned_params_show_their_names_as_in_flax() -> None:
+    mine = partitioned_model(nn).tabulate(KEY, X, console_kwargs=PLAIN, compute_flops=True)
+    theirs = partitioned_model(fnn).tabulate(KEY, X, console_kwargs=PLAIN, compute_flops=True)
+    assert mine == theirs
+    assert "bias: float32[4] P(model,)" in mine and "kernel: float32[3,4] P(None, data)" in mine
+
+
+def reused_conv_model(lib: Any) -> Any:
+    class ConvBlock(lib.Module):
+        @lib.compact
+        def __call__(self, x: Any) -> Any:
+            x = lib.Conv(2, (3, 3))(x)
+            return lib.BatchNorm(use_running_average=True)(x)
+
+    class Net(lib.Module):
+        @lib.compact
+        def __call__(self, x: Any) -> Any:
+            block = ConvBlock()
+            return block(block(x))
+
+    return Net()
+
+
+@pytest.mark.parity
+def test_repeated_calls_with_flops_as_in_flax() -> None:
+    x = jnp.ones((1, 4, 4, 2))
+    kwargs = {"show_repeated": True, "compute_flops": True, "compute_vjp_flops": True}
+    mine = reused_conv_model(nn).tabulate(KEY, x, console_kwargs=PLAIN, **kwargs)
+    assert mine == reused_conv_model(fnn).tabulate(KEY, x, console_kwargs=PLAIN, **kwargs)
+
+
 def test_rows_variables_and_totals() -> None:
     table = model(nn).tabulate(KEY, X)
     lines = table.splitlines()

@@ -405,3 +405,43 @@ def test_a_collection_not_lifted_is_read_only_inside() -> None:
     VStat = mnn.vmap(Stat, variable_axes={"params": 0}, split_rngs={"params": True})
     with pytest.raises(mnn.errors.ScopeCollectionNotFound, match='collection "stats"'):
         VStat().init(jax.random.key(0), SEQ)
+
+
+def _debug_paths(nn: Any) -> dict[tuple[str, ...], tuple[str, ...]]:
+    """`{path: scope.debug_path}` of every module of a model with nested transforms."""
+    seen: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    class Leaf(nn.Module):
+        @nn.compact
+        def __call__(self, x):
+            if type(self.scope).__name__ != "TestScope":  # flax's setup check
+                seen[self.path] = self.scope.debug_path
+            return nn.Dense(2)(x)
+
+    class Block(nn.Module):
+        def setup(self):
+            self.twice = nn.remat(nn.remat(Leaf))()
+            self.mapped = nn.vmap(Leaf, variable_axes={"params": 0},
+                                  split_rngs={"params": True})()
+            self.jitted = nn.jit(Leaf)()
+            self.plain = Leaf()
+
+        def __call__(self, x):
+            seen[self.path] = self.scope.debug_path
+            return self.twice(x) + self.mapped(x) + self.jitted(x) + self.plain(x)
+
+    class Top(nn.Module):
+        @nn.compact
+        def __call__(self, x):
+            seen[self.path] = self.scope.debug_path
+            return Block(name="b1")(x) + nn.remat(Block)(name="b2")(x)
+
+    Top().init(jax.random.key(0), jnp.ones((3, 2)))
+    return seen
+
+
+def test_debug_paths_name_the_transforms_as_flax() -> None:
+    ours = _debug_paths(mnn)
+    assert ours == _debug_paths(fnn)
+    assert ours[("b1", "twice")] == ("b1", "remat(remat(twice))")
+    assert ours[("b2", "mapped")] == ("remat(b2)", "vmap(mapped)")
