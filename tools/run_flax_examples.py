@@ -203,7 +203,7 @@ def run_mnist_linen(src: Path, rec: Recorder) -> None:
 
 
 def run_mnist(src: Path, rec: Recorder) -> None:
-    if "flax.nnx" not in (src / "train.py").read_text():
+    if "nnx" not in (src / "train.py").read_text():  # flax <= 0.12.2: linen
         return run_mnist_linen(src, rec)
     config = load_config(src)
     config.batch_size = 4
