@@ -12,7 +12,10 @@ trap 'rm -rf "${tmp}"' EXIT
 echo "+ build the wheel"
 "${python}" -m pip wheel -q --no-deps -w "${tmp}/dist" .
 wheel="$(ls "${tmp}"/dist/minijax-*.whl)"
-unzip -l "${wheel}" | grep -q "minijax/examples/demo.py" || { echo "the wheel lacks the examples"; exit 1; }
+# (the listing goes to a file first: under pipefail, `grep -q` quitting early would
+# kill unzip with SIGPIPE and fail the pipeline even when the file is there)
+unzip -l "${wheel}" > "${tmp}/listing"
+grep -q "minijax/examples/demo.py" "${tmp}/listing" || { echo "the wheel lacks the examples"; exit 1; }
 
 echo "+ install $(basename "${wheel}") into a fresh venv"
 python3 -m venv "${tmp}/venv"
