@@ -319,8 +319,6 @@ def _normalize(x: Any) -> Any:
     """Tuples, dicts and dataclasses as YAML sees them; each leaf rendered to text."""
     if hasattr(x, "render"):
         return x.render()
-    if isinstance(x, meta.Partitioned):  # the array, then its axis names: P(None, data)
-        return f"{_normalize(x.value)} P{tuple(x.names)}"
     if isinstance(x, list | tuple):
         return [_normalize(v) for v in x]
     if isinstance(x, Mapping):
