@@ -88,10 +88,11 @@ def sampler(nn: Any, depth: int, scan: bool, remat: bool) -> Any:
         t0 = time.perf_counter()
         lowered = jax.jit(step).lower(params, x)
         t1 = time.perf_counter()
-        text = lowered.as_text().encode()
-        PROGRAMS[depth, scan, remat, nn.__name__] = hashlib.sha256(text).hexdigest()
         compiled = lowered.compile()
         t2 = time.perf_counter()
+        key = (depth, scan, remat, nn.__name__)
+        if key not in PROGRAMS:  # outside the timed spans, once per candidate
+            PROGRAMS[key] = hashlib.sha256(lowered.as_text().encode()).hexdigest()
         jax.block_until_ready(compiled(params, x))
         calls = [harness.time_once(lambda: compiled(params, x)) for _ in range(3)]
         return {"trace": t1 - t0, "compile": t2 - t1, "step": sorted(calls)[1],
